@@ -1,0 +1,99 @@
+"""recruit: situational-judgement tests that screen candidates for service orientation."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+from flask import Flask, g, request
+
+from recruit import bank, config
+from recruit.extensions import babel, csrf, db, migrate
+
+LOCALES = ("fr", "en")
+
+
+def create_app(overrides: Mapping | None = None) -> Flask:
+    """Build the application: settings, database, bank, pages, commands."""
+    app = Flask(__name__, instance_path=os.environ.get("RECRUIT_INSTANCE_PATH") or None)
+    register_config(app, overrides)
+    register_extensions(app)
+    register_bank(app)
+    register_blueprints(app)
+    register_templates(app)
+    register_headers(app)
+    register_cli(app)
+    return app
+
+
+def register_config(app: Flask, overrides: Mapping | None) -> None:
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(config.from_environment(app.instance_path))
+    app.config.from_mapping(overrides or {})
+
+
+def select_locale() -> str:
+    """The invitation's language on candidate pages, else the browser's preference."""
+    return g.get("locale") or request.accept_languages.best_match(LOCALES) or "fr"
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """WAL for concurrent readers, enforced foreign keys, and patience when the file is busy."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def register_bank(app: Flask) -> None:
+    app.extensions["recruit.bank"] = bank.load_bank(app.config["QUESTIONS_DIR"])
+
+
+def register_blueprints(app: Flask) -> None:
+    from recruit import pages
+    from recruit.candidate.routes import bp as candidate_bp
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(candidate_bp)
+    pages.register_error_pages(app)
+
+
+def register_templates(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    @app.context_processor
+    def locale_helpers():
+        return {"current_locale": lambda: str(get_locale() or "fr")}
+
+
+def register_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault(
+            "Referrer-Policy", g.get("referrer_policy", "strict-origin-when-cross-origin")
+        )
+        return response
+
+
+def register_cli(app: Flask) -> None:
+    from recruit.cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,407 @@
+"""The item bank: question files -> frozen, validated forms.
+
+One YAML file per form and language (``questions/<form>.<lang>.yaml``). Files are validated with
+pydantic; every problem is reported with the file, the item and the field it concerns. A form's
+version is a hash of its validated content, so a stored score always points to the exact text
+that was answered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+FORMATS = ("most_least", "rating", "choice")
+Format = Literal["most_least", "rating", "choice"]
+LANGUAGES = ("fr", "en")
+KEY_MIN, KEY_MAX = 1, 6
+RATING_MIN, RATING_MAX = 1, 6
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Scale(_Frozen):
+    id: Id
+    label: str = Field(min_length=1, max_length=80)
+    description: str = Field(min_length=1, max_length=400)
+    weight: float = Field(ge=0, le=1)
+
+
+class Option(_Frozen):
+    id: Id
+    text: str = Field(min_length=1, max_length=400)
+    keys: dict[str, int]
+    rationale: str = Field(min_length=1, max_length=400)
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_in_range(cls, keys: dict[str, int]) -> dict[str, int]:
+        for scale, value in keys.items():
+            if not KEY_MIN <= value <= KEY_MAX:
+                raise ValueError(f"key {value} for scale '{scale}' is outside {KEY_MIN}..{KEY_MAX}")
+        return keys
+
+    def key(self, scale: str) -> int:
+        return self.keys[scale]
+
+
+class Item(_Frozen):
+    id: Id
+    format: Format
+    scales: tuple[str, ...] = Field(min_length=1, max_length=3)
+    scenario: str = Field(min_length=20, max_length=900)
+    question: str | None = Field(default=None, max_length=300)
+    options: tuple[Option, ...] = Field(min_length=3, max_length=6)
+
+    @field_validator("id")
+    @classmethod
+    def _unique_item_id(cls, value: str, info: ValidationInfo) -> str:
+        seen = (info.context or {}).setdefault("item_ids", set())
+        if value in seen:
+            raise ValueError(f"duplicate item id '{value}'")
+        seen.add(value)
+        return value
+
+    @field_validator("scales")
+    @classmethod
+    def _known_scales(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        known = (info.context or {}).get("scales")
+        if len(set(value)) != len(value):
+            raise ValueError("a scale is listed twice")
+        if known is not None:
+            unknown = [s for s in value if s not in known]
+            if unknown:
+                raise ValueError(f"unknown scale '{unknown[0]}' (the form defines {sorted(known)})")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _options_keyed(cls, options: tuple[Option, ...], info: ValidationInfo) -> tuple:
+        ids = [o.id for o in options]
+        duplicate = next((i for i in ids if ids.count(i) > 1), None)
+        if duplicate:
+            raise ValueError(f"duplicate option id '{duplicate}'")
+        scales = info.data.get("scales")
+        if scales is None:
+            return options
+        for option in options:
+            missing = [s for s in scales if s not in option.keys]
+            if missing:
+                raise ValueError(f"option '{option.id}': missing key for scale '{missing[0]}'")
+            extra = [s for s in option.keys if s not in scales]
+            if extra:
+                raise ValueError(
+                    f"option '{option.id}': key for scale '{extra[0]}' which the item does not list"
+                )
+        fmt = info.data.get("format")
+        for scale in scales:
+            keys = sorted(o.keys[scale] for o in options)
+            if len(set(keys)) < 2:
+                raise ValueError(f"every option has the same key for scale '{scale}'")
+            if fmt == "most_least" and (keys[-1] == keys[-2] or keys[0] == keys[1]):
+                raise ValueError(
+                    f"most_least needs one best and one worst option for scale '{scale}' (tie)"
+                )
+        if fmt == "choice" and scales:
+            top = sorted((o.keys[scales[0]] for o in options), reverse=True)
+            if top[0] == top[1]:
+                raise ValueError(f"choice needs one best option for scale '{scales[0]}' (tie)")
+        return options
+
+    def option(self, option_id: str) -> Option:
+        for option in self.options:
+            if option.id == option_id:
+                return option
+        raise KeyError(option_id)
+
+    @property
+    def option_ids(self) -> tuple[str, ...]:
+        return tuple(o.id for o in self.options)
+
+    def keyed_best(self, scale: str) -> Option:
+        return max(self.options, key=lambda o: o.keys[scale])
+
+    def keyed_worst(self, scale: str) -> Option:
+        return min(self.options, key=lambda o: o.keys[scale])
+
+
+class Form(_Frozen):
+    form: str = Field(pattern=r"^[a-z][a-z0-9-]{0,63}$")
+    language: Literal["fr", "en"]
+    title: str = Field(min_length=1, max_length=120)
+    intro: str = Field(min_length=1, max_length=1200)
+    minutes: int = Field(ge=1, le=180)
+    page_size: int = Field(ge=1, le=20)
+    instructions: dict[Format, str]
+    scales: tuple[Scale, ...] = Field(min_length=1)
+    items: tuple[Item, ...] = Field(min_length=1)
+
+    @field_validator("scales")
+    @classmethod
+    def _unique_scales(cls, scales: tuple[Scale, ...]) -> tuple[Scale, ...]:
+        ids = [s.id for s in scales]
+        duplicate = next((i for i in ids if ids.count(i) > 1), None)
+        if duplicate:
+            raise ValueError(f"duplicate scale id '{duplicate}'")
+        if sum(s.weight for s in scales) <= 0:
+            raise ValueError("the scale weights add up to zero")
+        return scales
+
+    @model_validator(mode="after")
+    def _instructions_for_used_formats(self) -> Form:
+        missing = sorted({i.format for i in self.items} - set(self.instructions))
+        if missing:
+            raise ValueError(f"instructions: no text for format '{missing[0]}'")
+        return self
+
+    @property
+    def version(self) -> str:
+        """Hash of the validated content: changes whenever a text, a key or a weight changes."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def scale_ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.scales)
+
+    def scale(self, scale_id: str) -> Scale:
+        return next(s for s in self.scales if s.id == scale_id)
+
+    def item(self, item_id: str) -> Item:
+        for item in self.items:
+            if item.id == item_id:
+                return item
+        raise KeyError(item_id)
+
+    @property
+    def page_count(self) -> int:
+        return -(-len(self.items) // self.page_size)
+
+    def pages(self, seed: int) -> list[list[Item]]:
+        """The items in this invitation's shuffled order, cut into pages."""
+        order = list(self.items)
+        random.Random(f"items:{seed}").shuffle(order)
+        size = self.page_size
+        return [order[i : i + size] for i in range(0, len(order), size)]
+
+    def shuffled_options(self, item: Item, seed: int) -> list[Option]:
+        """The item's options in this invitation's shuffled order."""
+        options = list(item.options)
+        random.Random(f"options:{seed}:{item.id}").shuffle(options)
+        return options
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem, located by file, item and field."""
+
+    file: str
+    item: str | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"item {self.item}, " if self.item else ""
+        return f"{self.file}: {where}{self.field}: {self.message}"
+
+
+class BankError(Exception):
+    """The bank has problems; ``problems`` lists each of them."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _locate(raw: Any, loc: tuple) -> tuple[str | None, str]:
+    """Turn a pydantic location into (item id, readable field path), using ids, not indexes."""
+    item_id, parts, node = None, [], raw
+    for depth, part in enumerate(loc):
+        child = None
+        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            child = node[part]
+            label = child.get("id") if isinstance(child, dict) else None
+            if depth == 1 and loc[0] == "items":
+                item_id = str(label) if label is not None else f"#{part + 1}"
+                parts = []
+            else:
+                parts[-1] = f"{parts[-1]}[{label if label is not None else part}]"
+        elif isinstance(node, dict):
+            child = node.get(part)
+            parts.append(str(part))
+        else:
+            parts.append(str(part))
+        node = child
+    return item_id, ".".join(parts) or "(form)"
+
+
+def parse_form(raw: Any, file: str) -> Form:
+    """Validate one parsed YAML document; raise BankError naming file, item and field."""
+    if not isinstance(raw, dict):
+        raise BankError([Problem(file, None, "(form)", "the file must hold a mapping")])
+    scales = raw.get("scales")
+    known = None
+    if isinstance(scales, list):
+        known = {s["id"] for s in scales if isinstance(s, dict) and isinstance(s.get("id"), str)}
+    try:
+        return Form.model_validate(raw, context={"scales": known, "item_ids": set()})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            item_id, field = _locate(raw, tuple(error["loc"]))
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(Problem(file, item_id, field, message))
+        raise BankError(problems) from None
+
+
+def load_form(path: Path | str) -> Form:
+    """Read and validate one question file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise BankError([Problem(path.name, None, "(file)", f"cannot be read: {exc}")]) from None
+    form = parse_form(raw, path.name)
+    expected = f"{form.form}.{form.language}"
+    if path.name.removesuffix(".yaml").removesuffix(".yml") != expected:
+        raise BankError(
+            [Problem(path.name, None, "form", f"the file should be named {expected}.yaml")]
+        )
+    return form
+
+
+def compare_siblings(forms: Mapping[str, Form]) -> list[Problem]:
+    """Check that the language versions of one form hold the same items, options and keys.
+
+    ``forms`` maps a file name to its form; all forms share one form id.
+    """
+    problems: list[Problem] = []
+    if len(forms) < 2:
+        return problems
+    (ref_file, ref), *others = sorted(forms.items(), key=lambda kv: kv[1].language != "fr")
+    for file, form in others:
+        if form.scale_ids != ref.scale_ids:
+            problems.append(Problem(file, None, "scales", f"scale ids differ from {ref_file}"))
+        for scale in ref.scales:
+            if scale.id in form.scale_ids and form.scale(scale.id).weight != scale.weight:
+                problems.append(
+                    Problem(file, None, f"scales[{scale.id}].weight", f"differs from {ref_file}")
+                )
+        ref_ids = [i.id for i in ref.items]
+        ids = [i.id for i in form.items]
+        for missing in (i for i in ref_ids if i not in ids):
+            problems.append(Problem(file, missing, "id", f"item is in {ref_file} but not here"))
+        for extra in (i for i in ids if i not in ref_ids):
+            problems.append(Problem(file, extra, "id", f"item is not in {ref_file}"))
+        for item in form.items:
+            if item.id not in ref_ids:
+                continue
+            twin = ref.item(item.id)
+            for attr in ("format", "scales"):
+                if getattr(item, attr) != getattr(twin, attr):
+                    problems.append(Problem(file, item.id, attr, f"differs from {ref_file}"))
+            if item.option_ids != twin.option_ids:
+                problems.append(
+                    Problem(file, item.id, "options", f"option ids differ from {ref_file}")
+                )
+                continue
+            for option in item.options:
+                if option.keys != twin.option(option.id).keys:
+                    problems.append(
+                        Problem(
+                            file, item.id, f"options[{option.id}].keys", f"differ from {ref_file}"
+                        )
+                    )
+    return problems
+
+
+def _question_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml"))
+    return [path]
+
+
+def check_bank(path: Path | str) -> tuple[dict[tuple[str, str], Form], list[Problem]]:
+    """Validate every question file under ``path`` (a folder or one file) and their siblings."""
+    path = Path(path)
+    if not path.exists():
+        return {}, [Problem(str(path), None, "(file)", "does not exist")]
+    files = _question_files(path)
+    if path.is_file():
+        # A single file is still compared with its language siblings in the same folder.
+        stem = path.name.split(".")[0]
+        files = [path] + [
+            p for p in _question_files(path.parent) if p.name.split(".")[0] == stem and p != path
+        ]
+    forms: dict[tuple[str, str], Form] = {}
+    by_file: dict[str, Form] = {}
+    problems: list[Problem] = []
+    for file in files:
+        try:
+            form = load_form(file)
+        except BankError as exc:
+            problems.extend(exc.problems)
+            continue
+        if (form.form, form.language) in forms:
+            problems.append(
+                Problem(file.name, None, "form", "another file defines this form and language")
+            )
+            continue
+        forms[(form.form, form.language)] = form
+        by_file[file.name] = form
+    for form_id in sorted({f.form for f in by_file.values()}):
+        problems.extend(compare_siblings({n: f for n, f in by_file.items() if f.form == form_id}))
+    if not forms and not problems:
+        problems.append(Problem(str(path), None, "(file)", "no question file found"))
+    return forms, problems
+
+
+class Bank:
+    """All validated forms, looked up by form id and language."""
+
+    def __init__(self, forms: Mapping[tuple[str, str], Form]):
+        self._forms = dict(forms)
+
+    def get(self, form_id: str, language: str) -> Form:
+        return self._forms[(form_id, language)]
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return key in self._forms
+
+    def form_ids(self) -> list[str]:
+        return sorted({f for f, _ in self._forms})
+
+    def languages(self, form_id: str) -> list[str]:
+        return sorted(lang for f, lang in self._forms if f == form_id)
+
+    def __iter__(self) -> Iterable[Form]:
+        return iter(self._forms.values())
+
+
+def load_bank(path: Path | str) -> Bank:
+    """Load every form under ``path``; raise BankError if any file has a problem."""
+    forms, problems = check_bank(path)
+    if problems:
+        raise BankError(problems)
+    return Bank(forms)

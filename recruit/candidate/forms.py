@@ -1,0 +1,137 @@
+"""Forms of the candidate's test, built from the bank's item types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, RadioField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, ValidationError
+
+from recruit import scoring
+from recruit.bank import RATING_MAX, RATING_MIN, Form, Item, Option
+
+
+class ConsentForm(FlaskForm):
+    agree = BooleanField(
+        _l("J'ai lu cette information et j'accepte que mes réponses soient traitées ainsi."),
+        validators=[DataRequired(message=_l("Cochez la case pour commencer le test."))],
+    )
+
+
+class SubmitForm(FlaskForm):
+    """The final submit: only its CSRF token."""
+
+
+class PageFormBase(FlaskForm):
+    shown = HiddenField()
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """One item on a page: its text, its options in this candidate's order and its fields."""
+
+    number: int
+    item: Item
+    options: list[Option]
+    fields: dict[str, str]
+
+
+def _field_names(item: Item) -> dict[str, str]:
+    if item.format == "most_least":
+        return {"best": f"{item.id}-best", "worst": f"{item.id}-worst"}
+    if item.format == "rating":
+        return {o.id: f"{item.id}-{o.id}" for o in item.options}
+    return {"choice": f"{item.id}-choice"}
+
+
+def _distinct_picks(best_name: str):
+    def check(form, field):
+        if field.data and field.data == form[best_name].data:
+            raise ValidationError(
+                _l("Choisissez une réponse différente pour « la moins efficace ».")
+            )
+
+    return check
+
+
+def page_form_class(form: Form, items: list[Item], seed: int, first_number: int):
+    """A FlaskForm class for one page, and the item views that lay it out."""
+    required = InputRequired(message=_l("Une réponse est attendue ici."))
+    rating_choices = [SelectChoice(str(v), str(v)) for v in range(RATING_MIN, RATING_MAX + 1)]
+
+    class PageForm(PageFormBase):
+        pass
+
+    views = []
+    for offset, item in enumerate(items):
+        options = form.shuffled_options(item, seed)
+        choices = [SelectChoice(o.id, o.text) for o in options]
+        names = _field_names(item)
+        if item.format == "most_least":
+            setattr(
+                PageForm,
+                names["best"],
+                RadioField(_l("La plus efficace"), choices=choices, validators=[required]),
+            )
+            setattr(
+                PageForm,
+                names["worst"],
+                RadioField(
+                    _l("La moins efficace"),
+                    choices=choices,
+                    validators=[required, _distinct_picks(names["best"])],
+                ),
+            )
+        elif item.format == "rating":
+            for option in item.options:
+                setattr(
+                    PageForm,
+                    names[option.id],
+                    RadioField(
+                        option.text, choices=rating_choices, validators=[required], coerce=int
+                    ),
+                )
+        else:
+            setattr(
+                PageForm,
+                names["choice"],
+                RadioField(_l("Votre choix"), choices=choices, validators=[required]),
+            )
+        views.append(ItemView(first_number + offset, item, options, names))
+    return PageForm, views
+
+
+def responses_from(page_form, views: list[ItemView]) -> dict[str, scoring.Response]:
+    """The validated page form's answers, typed for scoring."""
+    responses: dict[str, scoring.Response] = {}
+    for view in views:
+        data = {key: page_form[name].data for key, name in view.fields.items()}
+        if view.item.format == "most_least":
+            responses[view.item.id] = scoring.MostLeast(data["best"], data["worst"])
+        elif view.item.format == "rating":
+            responses[view.item.id] = scoring.Ratings(data)
+        else:
+            responses[view.item.id] = scoring.Choice(data["choice"])
+    return responses
+
+
+def form_data_from(answers: dict[str, dict], views: list[ItemView]) -> dict[str, object]:
+    """Field values that show the stored answers of a page."""
+    data: dict[str, object] = {}
+    for view in views:
+        payload = answers.get(view.item.id)
+        if not payload:
+            continue
+        if view.item.format == "most_least":
+            data[view.fields["best"]] = payload.get("best")
+            data[view.fields["worst"]] = payload.get("worst")
+        elif view.item.format == "rating":
+            for option_id, value in payload.get("ratings", {}).items():
+                if option_id in view.fields:
+                    data[view.fields[option_id]] = value
+        else:
+            data[view.fields["choice"]] = payload.get("choice")
+    return data

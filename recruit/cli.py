@@ -1,0 +1,175 @@
+"""The `recruit` command line: the app's Flask CLI plus the bank, org, invite and demo commands."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sys
+
+import click
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from recruit import bank as bank_module
+from recruit.config import QUESTIONS_DIR
+from recruit.extensions import db
+from recruit.models import Campaign, Invitation, token_hash
+from recruit.recruiter import services as recruiting
+
+
+@click.group("bank")
+def bank_group():
+    """The question bank."""
+
+
+@bank_group.command("check")
+@click.argument("path", required=False, type=click.Path())
+def bank_check(path):
+    """Validate the question files (default: the bank folder) and report every problem."""
+    forms, problems = bank_module.check_bank(path or QUESTIONS_DIR)
+    for form in sorted(forms.values(), key=lambda f: (f.form, f.language)):
+        click.echo(
+            f"ok  {form.form}.{form.language}  version {form.version}  "
+            f"{len(form.items)} items, {len(form.scales)} scales"
+        )
+    for problem in problems:
+        click.echo(f"error  {problem}", err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found.", err=True)
+        sys.exit(1)
+
+
+@click.group("org")
+def org_group():
+    """Organisations."""
+
+
+@org_group.command("create")
+@click.argument("name")
+@with_appcontext
+def org_create(name):
+    """Create an organisation."""
+    try:
+        organisation = recruiting.create_organisation(name)
+    except recruiting.InvitationError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Organisation {organisation.name} created (id {organisation.id}).")
+
+
+def _valid_email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@click.command("invite")
+@click.option("--org", "org_name", required=True, help="Organisation name.")
+@click.option("--form", "form_id", required=True, help="Form id, e.g. service-orientation.")
+@click.option("--lang", type=click.Choice(["fr", "en"]), required=True)
+@click.option("--name", required=True, help="Candidate's name.")
+@click.option("--email", required=True, help="Candidate's email.")
+@click.option("--expires-in-days", type=click.IntRange(1, 365), default=None)
+@with_appcontext
+def invite(org_name, form_id, lang, name, email, expires_in_days):
+    """Invite a candidate and print the personal link (last line of the output)."""
+    email = _valid_email(email)
+    name = name.strip()
+    if not name or len(name) > 160:
+        raise click.BadParameter("the name must have 1 to 160 characters", param_hint="--name")
+    organisation = recruiting.find_organisation(org_name)
+    if organisation is None:
+        raise click.ClickException(f"no organisation named '{org_name}'")
+    bank = current_app.extensions["recruit.bank"]
+    if (form_id, lang) not in bank:
+        raise click.ClickException(f"no form '{form_id}' in language '{lang}'")
+    campaign = recruiting.default_campaign(organisation, bank.get(form_id, lang))
+    candidate = recruiting.find_or_create_candidate(organisation, name, email)
+    days = expires_in_days or current_app.config["INVITATION_DAYS"]
+    invitation, token = recruiting.invite(campaign, candidate, days=days)
+    db.session.commit()
+    click.echo(
+        f"Invitation {invitation.id} for {name}, valid until {invitation.expires_at:%Y-%m-%d}."
+    )
+    click.echo(recruiting.link_for(token))
+
+
+DEMO_ORG = "Maison Démo"
+DEMO_CAMPAIGNS = [
+    ("Réceptionniste", "Lyon", "fr"),
+    ("Front desk agent", "Genève", "en"),
+]
+DEMO_CANDIDATES = [
+    ("Camille Martin", "camille.martin@example.org", 0),
+    ("Sacha Bernard", "sacha.bernard@example.org", 0),
+    ("Alex Dupont", "alex.dupont@example.org", 0),
+    ("Robin Taylor", "robin.taylor@example.org", 1),
+    ("Sam Okafor", "sam.okafor@example.org", 1),
+]
+
+
+def _demo_token(label: str) -> str:
+    """A stable token for a demo link, derived from the secret key, so `demo` can run twice."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"demo:{label}".encode(), hashlib.sha256).hexdigest()[:43]
+
+
+@click.command("demo")
+@with_appcontext
+def demo():
+    """Load the demo organisation, campaigns and candidate links (safe to run twice)."""
+    organisation = recruiting.find_organisation(DEMO_ORG) or recruiting.create_organisation(
+        DEMO_ORG
+    )
+    campaigns = []
+    for title, site, lang in DEMO_CAMPAIGNS:
+        campaign = db.session.scalar(
+            sa.select(Campaign).where(
+                Campaign.organisation_id == organisation.id, Campaign.title == title
+            )
+        )
+        if campaign is None:
+            campaign = Campaign(
+                organisation=organisation,
+                title=title,
+                site=site,
+                form_id="service-orientation",
+                language=lang,
+            )
+            db.session.add(campaign)
+        campaigns.append(campaign)
+    db.session.flush()
+    links = []
+    for name, email, index in DEMO_CANDIDATES:
+        campaign = campaigns[index]
+        token = _demo_token(email)
+        invitation = db.session.scalar(
+            sa.select(Invitation).where(Invitation.token_hash == token_hash(token))
+        )
+        if invitation is None:
+            candidate = recruiting.find_or_create_candidate(organisation, name, email)
+            invitation, _ = recruiting.invite(campaign, candidate, days=365, token=token)
+        links.append((name, campaign, invitation.status, recruiting.link_for(token)))
+    db.session.commit()
+    click.echo(f"Demo organisation: {organisation.name}")
+    click.echo("Candidate links (open one, consent, take the test):")
+    for name, campaign, status, link in links:
+        click.echo(f"  [{campaign.language}] {name:<16} {status:<10} {link}")
+
+
+def register_commands(app) -> None:
+    app.cli.add_command(org_group)
+    app.cli.add_command(invite)
+    app.cli.add_command(demo)
+
+
+def main() -> None:
+    """Entry point of the `recruit` console script."""
+    from recruit import create_app
+
+    group = FlaskGroup(create_app=lambda: create_app(), help="recruit: service-orientation tests.")
+    group.add_command(bank_group)
+    group.main()
