@@ -57,6 +57,22 @@ def _distinct_picks(best_name: str):
     return check
 
 
+NOT_OFFERED = _l(
+    "Cette réponse ne fait pas partie des choix proposés : choisissez-en une dans la liste."
+)
+
+
+def _radio(label, choices, validators, coerce=str) -> RadioField:
+    return RadioField(
+        label,
+        choices=choices,
+        validators=validators,
+        coerce=coerce,
+        invalid_choice_message=NOT_OFFERED,
+        invalid_value_message=NOT_OFFERED,
+    )
+
+
 def page_form_class(form: Form, items: list[Item], seed: int, first_number: int):
     """A FlaskForm class for one page, and the item views that lay it out."""
     required = InputRequired(message=_l("Une réponse est attendue ici."))
@@ -74,12 +90,12 @@ def page_form_class(form: Form, items: list[Item], seed: int, first_number: int)
             setattr(
                 PageForm,
                 names["best"],
-                RadioField(_l("La plus efficace"), choices=choices, validators=[required]),
+                _radio(_l("La plus efficace"), choices=choices, validators=[required]),
             )
             setattr(
                 PageForm,
                 names["worst"],
-                RadioField(
+                _radio(
                     _l("La moins efficace"),
                     choices=choices,
                     validators=[required, _distinct_picks(names["best"])],
@@ -90,15 +106,13 @@ def page_form_class(form: Form, items: list[Item], seed: int, first_number: int)
                 setattr(
                     PageForm,
                     names[option.id],
-                    RadioField(
-                        option.text, choices=rating_choices, validators=[required], coerce=int
-                    ),
+                    _radio(option.text, choices=rating_choices, validators=[required], coerce=int),
                 )
         else:
             setattr(
                 PageForm,
                 names["choice"],
-                RadioField(_l("Votre choix"), choices=choices, validators=[required]),
+                _radio(_l("Votre choix"), choices=choices, validators=[required]),
             )
         views.append(ItemView(first_number + offset, item, options, names))
     return PageForm, views

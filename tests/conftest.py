@@ -1,0 +1,214 @@
+"""Fixtures: the app on a real SQLite file and on a real PostgreSQL server, a client, builders."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+MINI_BANK = TESTS / "data" / "questions"
+REAL_BANK = TESTS.parent / "questions"
+ARTIFACTS = TESTS / "artifacts"
+
+# The app keeps its generated secret and default database in the instance folder: never the
+# developer's own during tests.
+os.environ["RECRUIT_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="recruit-instance-")
+os.environ.pop("DATABASE_URL", None)
+os.environ.pop("SECRET_KEY", None)
+
+PG_BIN = Path(os.environ.get("RECRUIT_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def require_all() -> bool:
+    """In CI a browser or PostgreSQL test that cannot run is a failure, never a skip."""
+    return bool(os.environ.get("CI") or os.environ.get("RECRUIT_REQUIRE_ALL"))
+
+
+def unavailable(reason: str):
+    if require_all():
+        pytest.fail(f"required test resource missing: {reason}")
+    pytest.skip(reason)
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    """initdb and pg_ctl refuse to run as root: run them as the postgres user then."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *args]
+    return args
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """A throwaway PostgreSQL cluster on loopback; yields its base URL (no database name)."""
+    if not (PG_BIN / "initdb").exists():
+        unavailable(f"PostgreSQL server binaries not found in {PG_BIN}")
+    workdir = Path(tempfile.mkdtemp(prefix="recruit-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(workdir, "postgres", "postgres")
+    data = workdir / "data"
+    subprocess.run(
+        _as_postgres(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run(
+        _as_postgres(
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(workdir / "log"),
+                "-w",
+                "-o",
+                f"-c listen_addresses=127.0.0.1 -p {port} -k {workdir} -c fsync=off",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(
+            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def create_pg_database(server_url: str, name: str) -> str:
+    import psycopg
+
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return f"{server_url}/{name}"
+
+
+def migrated(url: str) -> str:
+    """Run the migrations on an empty database, as `recruit db upgrade` does."""
+    from flask_migrate import upgrade
+
+    from recruit import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "QUESTIONS_DIR": str(MINI_BANK)})
+    with app.app_context():
+        upgrade()
+        from recruit.extensions import db
+
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """A migrated database of each kind, shared by the session and emptied after each test."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "recruit.sqlite3"
+        return migrated(f"sqlite:///{path}")
+    server = request.getfixturevalue("pg_server")
+    return migrated(create_pg_database(server, "recruit_web"))
+
+
+def make_app(url: str, bank: Path = MINI_BANK, **overrides):
+    from recruit import create_app
+
+    config = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "TESTING": True,
+        "QUESTIONS_DIR": str(bank),
+        "SECRET_KEY": "test-secret",
+        "RECRUIT_BASE_URL": "http://localhost",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+def empty_database(app) -> None:
+    from recruit.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url):
+    app = make_app(database_url)
+    yield app
+    empty_database(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def make_invitation(
+    app,
+    *,
+    lang="fr",
+    days=14,
+    form_id="mini",
+    name="Dominique Test",
+    email="dominique@example.org",
+    org="Acme",
+) -> str:
+    """Create an organisation (if needed), a candidate and an invitation; return the token."""
+    from recruit.extensions import db
+    from recruit.recruiter import services
+
+    with app.app_context():
+        organisation = services.find_organisation(org) or services.create_organisation(org)
+        form = app.extensions["recruit.bank"].get(form_id, lang)
+        campaign = services.default_campaign(organisation, form)
+        candidate = services.find_or_create_candidate(organisation, name, email)
+        _, token = services.invite(campaign, candidate, days=days)
+        db.session.commit()
+    return token
