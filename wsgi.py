@@ -1,0 +1,3 @@
+from recruit import create_app
+
+app = create_app()
