@@ -1,0 +1,80 @@
+"""Benchmark: `norms.normalize` against a bare-pandas baseline, measured in the same run.
+
+    .venv/bin/python tests/benchmarks/bench_norms.py [--rows 1000000] [--repeat 3]
+
+Builds N candidates x 5 scales in N/1000 pools (1,000 pools at 1M rows), then times
+- baseline: for each scale, one groupby-transform for z (mean and std) and one groupby-rank for
+  the percentile — the least a correct per-pool normalization has to do;
+- `normalize` (standard method, min_pool=30: fits the norm table with n, mean, sd, median, MAD
+  and applies z, T, percentile, sten, stanine).
+Prints the best of `--repeat` runs for each, their ratio, and the growth from 10k to 1M rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+
+from recruit.norms import normalize
+
+SCALES = ["plaisir", "noblesse", "ecoute", "au_dela", "naturel"]
+
+
+def make_scores(rows: int, pools: int, seed: int = 7) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    pool = rng.integers(0, pools, rows)
+    level = rng.normal(60, 8, pools)[pool]
+    spread = rng.uniform(6, 14, pools)[pool]
+    data = {"campaign": pd.Series(pool).map(lambda p: f"campagne-{p:04d}").astype("string")}
+    for scale in SCALES:
+        values = np.clip(level + spread * rng.standard_normal(rows), 0, 100).round(1)
+        values[rng.random(rows) < 0.01] = np.nan
+        data[scale] = values
+    return pd.DataFrame(data)
+
+
+def baseline(scores: pd.DataFrame) -> pd.DataFrame:
+    grouped = scores.groupby("campaign")
+    out = {}
+    for scale in SCALES:
+        column = grouped[scale]
+        out[f"{scale}_z"] = (scores[scale] - column.transform("mean")) / column.transform("std")
+        out[f"{scale}_pct"] = column.rank(pct=True) * 100
+    return pd.DataFrame(out)
+
+
+def best_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    print(f"pandas {pd.__version__}, numpy {np.__version__}; best of {args.repeat} runs")
+    print(f"{'rows':>10} {'pools':>6} {'baseline s':>11} {'normalize s':>12} {'ratio':>6}")
+    sizes = sorted({10_000, 100_000, args.rows})
+    results = {}
+    for rows in sizes:
+        pools = max(rows // 1000, 10)
+        scores = make_scores(rows, pools)
+        base = best_time(lambda s=scores: baseline(s), args.repeat)
+        ours = best_time(lambda s=scores: normalize(s, pool="campaign", scales=SCALES), args.repeat)
+        results[rows] = ours
+        print(f"{rows:>10,} {pools:>6,} {base:>11.3f} {ours:>12.3f} {ours / base:>6.2f}")
+    small, large = sizes[0], sizes[-1]
+    growth = results[large] / results[small]
+    print(f"normalize time x{growth:.1f} for x{large // small} rows")
+
+
+if __name__ == "__main__":
+    main()

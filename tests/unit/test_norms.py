@@ -1,0 +1,279 @@
+"""The norms module against independent computations (scipy, pingouin, loops written here)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pingouin as pg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from recruit import norms
+
+BOUNDS = [4, 11, 23, 40, 60, 77, 89, 96]
+
+
+def stanine_by_hand(pct: float) -> int:
+    return 1 + sum(1 for b in BOUNDS if pct >= b)
+
+
+def sten_by_hand(z: float) -> int:
+    return min(10, max(1, math.floor(2 * z) + 6))
+
+
+def random_scores(seed=1, pools=6, per_pool=(30, 80)) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for p in range(pools):
+        n = int(rng.integers(*per_pool))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "campagne": f"Réception – site {p} ✓",
+                    "mois": "2026-11" if p % 2 else "2026-10",
+                    # Rounded to get ties, as real scale scores have.
+                    "a": rng.normal(50 + 5 * p, 5 + p, n).round(0),
+                    "b": rng.normal(70, 10, n).round(1),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_standard_normalization_matches_scipy_pool_by_pool():
+    scores = random_scores()
+    scores.loc[[3, 50, 51], "b"] = np.nan
+    out = norms.normalize(scores, pool="campagne", scales=["a", "b"])
+    for _, group in scores.groupby("campagne"):
+        for scale in ("a", "b"):
+            present = group[scale].dropna()
+            z = stats.zscore(present, ddof=1)
+            np.testing.assert_allclose(out.loc[present.index, f"{scale}_z"], z)
+            np.testing.assert_allclose(out.loc[present.index, f"{scale}_t"], 50 + 10 * z)
+            pct = [stats.percentileofscore(present, x, kind="mean") for x in present]
+            np.testing.assert_allclose(out.loc[present.index, f"{scale}_pct"], pct)
+            stanines = [stanine_by_hand(p) for p in pct]
+            assert out.loc[present.index, f"{scale}_stanine"].tolist() == stanines
+            assert out.loc[present.index, f"{scale}_sten"].tolist() == [sten_by_hand(v) for v in z]
+    missing = scores["b"].isna()
+    assert (
+        out.loc[missing, [f"b_{d}" for d in ("z", "t", "pct", "sten", "stanine")]]
+        .isna()
+        .all()
+        .all()
+    )
+    assert out.loc[~missing, "b_z"].notna().all()
+
+
+def test_robust_normalization_matches_scipy():
+    scores = random_scores(seed=2)
+    out = norms.normalize(scores, pool="campagne", scales=["a"], method="robust")
+    for _, group in scores.groupby("campagne"):
+        x = group["a"]
+        spread = stats.median_abs_deviation(x, scale="normal")
+        if spread == 0:
+            spread = x.std(ddof=1)
+        np.testing.assert_allclose(out.loc[x.index, "a_z"], (x - x.median()) / spread, rtol=1e-4)
+
+
+def test_norm_table_columns_and_values():
+    scores = random_scores(seed=3)
+    table = norms.fit_norms(scores, pool="campagne", scales=["a"], method="robust")
+    assert list(table.columns) == ["campagne", *norms.TABLE_COLUMNS]
+    row = table.iloc[0]
+    group = scores.loc[scores["campagne"] == row["campagne"], "a"]
+    assert row["n"] == len(group)
+    assert row["mean"] == pytest.approx(group.mean())
+    assert row["sd"] == pytest.approx(group.std(ddof=1))
+    assert row["median"] == pytest.approx(group.median())
+    assert row["mad"] == pytest.approx(stats.median_abs_deviation(group))
+    assert row["location"] == pytest.approx(group.median())
+    assert row["spread"] == pytest.approx(1.4826 * stats.median_abs_deviation(group))
+    assert not row["provisional"]
+
+
+def test_several_pool_columns_form_one_pool_each():
+    scores = random_scores(seed=4)
+    out = norms.normalize(scores, pool=["mois"], scales=["a"])
+    by_month = norms.normalize(scores, pool="mois", scales=["a"])
+    pd.testing.assert_frame_equal(out, by_month)
+    both = norms.normalize(scores, pool=["campagne", "mois"], scales=["a"])
+    single = norms.normalize(scores, pool="campagne", scales=["a"])
+    # Each campaign sits in one month, so the two poolings agree.
+    pd.testing.assert_frame_equal(both, single)
+
+
+def test_small_pool_is_shrunk_toward_the_reference_by_hand():
+    scores = pd.DataFrame(
+        {"pool": ["small"] * 4 + ["big"] * 6, "x": [10, 12, 14, 16, 0, 0, 0, 30, 30, 30]}
+    )
+    reference = pd.DataFrame({"scale": ["x"], "location": [20.0], "spread": [5.0]})
+    table = norms.fit_norms(
+        scores, pool="pool", scales=["x"], min_pool=5, shrink_k=2, reference=reference
+    )
+    small = table.set_index("pool").loc["small"]
+    sd = np.std([10, 12, 14, 16], ddof=1)
+    # location = (n m + k m_ref)/(n + k); spread^2 = ((n-1) s^2 + k s_ref^2)/((n-1) + k)
+    assert small["location"] == pytest.approx((4 * 13 + 2 * 20) / 6)
+    assert small["spread"] == pytest.approx(math.sqrt((3 * sd**2 + 2 * 25) / 5))
+    assert small["provisional"] and small["percentile"] == "normal"
+    big = table.set_index("pool").loc["big"]
+    assert big["location"] == 15 and not big["provisional"]
+    out = norms.apply_norms(scores, table, pool="pool", scales=["x"])
+    z = (10 - small["location"]) / small["spread"]
+    assert out.loc[0, "x_z"] == pytest.approx(z)
+    assert out.loc[0, "x_pct"] == pytest.approx(100 * stats.norm.cdf(z))
+    assert out.loc[0, "norm_provisional"] and out.loc[0, "norm_n"] == 4
+    assert not out.loc[5, "norm_provisional"] and out.loc[5, "norm_n"] == 6
+
+
+def test_default_reference_is_everyone_pooled_and_default_k_is_min_pool():
+    scores = pd.DataFrame({"pool": ["s", "s"] + ["b"] * 8, "x": [1.0, 3.0, 2, 4, 6, 8, 2, 4, 6, 8]})
+    table = norms.fit_norms(scores, pool="pool", scales=["x"], min_pool=9).set_index("pool")
+    m_ref, s_ref = scores["x"].mean(), scores["x"].std(ddof=1)
+    assert table.loc["s", "location"] == pytest.approx((2 * 2 + 9 * m_ref) / 11)
+    assert table.loc["s", "spread"] == pytest.approx(math.sqrt((1 * 2 + 9 * s_ref**2) / 10))
+
+
+def test_pool_of_one_constant_pool_and_empty_frame_are_defined():
+    scores = pd.DataFrame({"pool": ["one", "flat", "flat", "flat"], "x": [7.0, 5.0, 5.0, 5.0]})
+    out = norms.normalize(scores, pool="pool", scales=["x"], min_pool=1)
+    # The constant pool has no spread: z = 0, and everyone is at the middle rank.
+    assert out.loc[1:, "x_z"].tolist() == [0, 0, 0]
+    assert out.loc[1:, "x_pct"].tolist() == [50, 50, 50]
+    assert out.loc[0, "x_z"] == 0 and out.loc[0, "x_pct"] == 50
+    assert np.isfinite(out.select_dtypes("number").to_numpy(dtype=float)).all()
+    shrunk = norms.normalize(scores, pool="pool", scales=["x"], min_pool=30)
+    assert np.isfinite(shrunk["x_z"]).all()
+    empty = norms.normalize(scores.iloc[:0], pool="pool", scales=["x"])
+    assert empty.empty and "x_stanine" in empty.columns
+    all_missing = norms.normalize(scores.assign(x=np.nan), pool="pool", scales=["x"])
+    assert all_missing["x_z"].isna().all()
+
+
+def test_pool_missing_from_the_table_gets_nan():
+    scores = random_scores(seed=5)
+    table = norms.fit_norms(
+        scores[scores["campagne"] != scores["campagne"].iloc[-1]], pool="campagne", scales=["a"]
+    )
+    out = norms.apply_norms(scores, table, pool="campagne", scales=["a"])
+    last = scores["campagne"] == scores["campagne"].iloc[-1]
+    assert out.loc[last, "a_z"].isna().all() and out.loc[last, "norm_n"].isna().all()
+    assert out.loc[~last, "a_z"].notna().all()
+
+
+def test_many_pools():
+    scores = random_scores(seed=6, pools=300, per_pool=(1, 40))
+    out = norms.normalize(scores, pool="campagne", scales=["a", "b"])
+    assert len(out) == len(scores) and out.index.equals(scores.index)
+    assert out["a_pct"].between(0, 100, inclusive="neither").all()
+
+
+def test_unknown_method_and_missing_column_are_refused():
+    scores = random_scores()
+    with pytest.raises(ValueError, match="method"):
+        norms.fit_norms(scores, pool="campagne", scales=["a"], method="magic")
+    with pytest.raises(KeyError, match="nope"):
+        norms.fit_norms(scores, pool="campagne", scales=["nope"])
+
+
+pools = st.lists(
+    st.tuples(
+        st.sampled_from(["α", "b", "ç", "d"]),
+        st.one_of(st.none(), st.integers(0, 20).map(float)),
+    ),
+    min_size=0,
+    max_size=80,
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(pools, st.sampled_from(norms.METHODS), st.integers(0, 10))
+def test_invariants(rows, method, min_pool):
+    scores = pd.DataFrame(rows, columns=["pool", "x"]).astype({"x": "float64"})
+    out = norms.normalize(scores, pool="pool", scales=["x"], method=method, min_pool=min_pool)
+    present = scores["x"].notna()
+    assert out.loc[~present, "x_z"].isna().all()
+    assert out.loc[present, "x_z"].notna().all()
+    assert np.isfinite(out.loc[present, ["x_z", "x_t", "x_pct"]].to_numpy()).all()
+    assert out.loc[present, "x_pct"].between(0, 100, inclusive="neither").all()
+    assert out.loc[present, "x_sten"].between(1, 10).all()
+    assert out.loc[present, "x_stanine"].between(1, 9).all()
+    for _, group in scores[present].groupby("pool"):
+        # Within a pool every derived score keeps the candidates' order (ties stay ties).
+        order = group["x"].rank(method="min")
+        for derived in ("x_z", "x_t", "x_pct", "x_sten", "x_stanine"):
+            derived_order = out.loc[group.index, derived].rank(method="min")
+            assert (
+                np.sign(np.subtract.outer(order.values, order.values))
+                * np.sign(np.subtract.outer(derived_order.values, derived_order.values))
+                >= 0
+            ).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(200, 2000), st.floats(-50, 50), st.floats(0.5, 20), st.integers(0, 10_000))
+def test_large_pool_z_has_mean_zero_and_sd_one(n, mean, sd, seed):
+    rng = np.random.default_rng(seed)
+    scores = pd.DataFrame({"pool": "p", "x": rng.normal(mean, sd, n)})
+    z = norms.normalize(scores, pool="pool", scales=["x"])["x_z"]
+    assert z.mean() == pytest.approx(0, abs=1e-9)
+    assert z.std(ddof=1) == pytest.approx(1, abs=1e-9)
+
+
+def test_reliability_matches_pingouin_on_its_own_data_set():
+    data = pg.read_dataset("cronbach_alpha").pivot(index="Subj", columns="Items", values="Scores")
+    result = norms.reliability(data)
+    alpha, (low, high) = pg.cronbach_alpha(data=data)
+    assert result.alpha == pytest.approx(0.5917188485995826)
+    assert result.alpha == pytest.approx(alpha)
+    assert (round(result.ci_low, 3), round(result.ci_high, 3)) == (low, high) == (0.195, 0.84)
+    assert (result.n, result.k) == (data.shape[0], data.shape[1])
+
+
+def test_reliability_on_random_data_with_missing_values_is_listwise():
+    rng = np.random.default_rng(9)
+    trait = rng.normal(size=300)
+    data = pd.DataFrame({f"i{j}": trait + rng.normal(scale=1 + j / 3, size=300) for j in range(8)})
+    data.iloc[::17, 2] = np.nan
+    result = norms.reliability(data)
+    complete = data.dropna()
+    alpha, _ = pg.cronbach_alpha(data=complete)
+    assert result.alpha == pytest.approx(alpha)
+    assert result.n == len(complete)
+    assert result.ci_low < result.alpha < result.ci_high
+
+
+def test_reliability_degenerate_cases_are_nan_not_errors():
+    assert math.isnan(norms.reliability(pd.DataFrame({"a": [1.0, 2.0]})).alpha)
+    assert math.isnan(norms.reliability(pd.DataFrame({"a": [1.0], "b": [2.0]})).alpha)
+    assert math.isnan(norms.reliability(pd.DataFrame({"a": [1.0, 1.0], "b": [2.0, 2.0]})).alpha)
+    assert norms.reliability(pd.DataFrame(columns=["a", "b"], dtype=float)).n == 0
+
+
+def test_item_statistics_against_direct_computation():
+    rng = np.random.default_rng(11)
+    trait = rng.normal(size=400)
+    data = pd.DataFrame({f"i{j}": trait + rng.normal(scale=1.5, size=400) for j in range(6)})
+    data["reversed"] = -trait + rng.normal(scale=1.5, size=400)
+    result = norms.item_statistics(data)
+    for item in data.columns:
+        rest = data.drop(columns=item).sum(axis=1)
+        assert result.loc[item, "item_rest_r"] == pytest.approx(np.corrcoef(data[item], rest)[0, 1])
+        assert result.loc[item, "alpha_if_deleted"] == pytest.approx(
+            pg.cronbach_alpha(data=data.drop(columns=item))[0]
+        )
+        assert result.loc[item, "mean"] == pytest.approx(data[item].mean())
+        assert result.loc[item, "sd"] == pytest.approx(data[item].std(ddof=1))
+    assert result["negative"].tolist() == [False] * 6 + [True]
+
+
+def test_item_statistics_degenerate_cases():
+    few = norms.item_statistics(pd.DataFrame({"a": [1.0], "b": [2.0]}))
+    assert few["item_rest_r"].isna().all() and not few["negative"].any()
+    constant = norms.item_statistics(pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [2.0, 2.0, 2.0]}))
+    assert np.isnan(constant.loc["b", "item_rest_r"]) and not constant.loc["b", "negative"]
