@@ -13,9 +13,10 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from recruit import bank as bank_module
+from recruit import results
 from recruit.config import QUESTIONS_DIR
 from recruit.extensions import db
-from recruit.models import Campaign, Invitation, token_hash
+from recruit.models import Campaign, Invitation, Organisation, token_hash
 from recruit.recruiter import services as recruiting
 
 
@@ -160,7 +161,60 @@ def demo():
         click.echo(f"  [{campaign.language}] {name:<16} {status:<10} {link}")
 
 
+@click.group("norms")
+def norms_group():
+    """Reference norms."""
+
+
+@norms_group.command("refresh")
+@click.option("--org", "org_name", default=None, help="One organisation (default: all).")
+@click.option("--form", "form_id", default=None, help="One form (default: every form used).")
+@click.option("--method", type=click.Choice(["standard", "robust"]), default="standard")
+@with_appcontext
+def norms_refresh(org_name, form_id, method):
+    """Rebuild each organisation's reference norm from all its completed tests."""
+    organisations = list(db.session.scalars(sa.select(Organisation).order_by(Organisation.name)))
+    if org_name is not None:
+        organisations = [o for o in organisations if o.name == org_name]
+        if not organisations:
+            raise click.ClickException(f"no organisation named '{org_name}'")
+    built = 0
+    for organisation in organisations:
+        form_ids = [form_id] if form_id else results.completed_form_ids(organisation.id)
+        for fid in form_ids:
+            norm = results.refresh_reference_norm(organisation.id, fid, method=method)
+            if norm is None:
+                click.echo(f"{organisation.name} / {fid}: no completed test, nothing built")
+                continue
+            built += 1
+            click.echo(
+                f"{organisation.name} / {fid}: reference norm built {norm.built_at:%Y-%m-%d %H:%M}"
+                f" UTC from n={norm.n} ({method})"
+            )
+    db.session.commit()
+    click.echo(f"{built} reference norm(s) built.")
+
+
+@click.command("rescore")
+@click.option("--form", "form_id", required=True, help="Form id whose scores to recompute.")
+@with_appcontext
+def rescore(form_id):
+    """Recompute every stored score of a form from the raw answers, in one transaction."""
+    bank = current_app.extensions["recruit.bank"]
+    if form_id not in bank.form_ids():
+        raise click.ClickException(f"no form '{form_id}' in the bank")
+    report = results.rescore_form(bank, form_id)
+    db.session.commit()
+    versions = ", ".join(f"{lang} {version}" for lang, version in sorted(report.versions.items()))
+    click.echo(
+        f"{report.rescored} completed test(s) rescored, {report.changed} score(s) changed; "
+        f"form {form_id} now at version {versions}."
+    )
+
+
 def register_commands(app) -> None:
+    app.cli.add_command(norms_group)
+    app.cli.add_command(rescore)
     app.cli.add_command(org_group)
     app.cli.add_command(invite)
     app.cli.add_command(demo)

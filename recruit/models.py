@@ -174,3 +174,36 @@ class ScaleScore(db.Model):
     scale_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     value: Mapped[float]
     n_items: Mapped[int]
+
+
+class ReferenceNorm(db.Model):
+    """An organisation's reference norm for one form: every completed result pooled, at a date."""
+
+    __tablename__ = "reference_norms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    form_id: Mapped[str] = mapped_column(sa.String(64))
+    method: Mapped[str] = mapped_column(sa.String(16))
+    n: Mapped[int]
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    scales: Mapped[list[ReferenceNormScale]] = relationship(
+        cascade="all, delete-orphan", order_by="ReferenceNormScale.scale_id"
+    )
+
+
+class ReferenceNormScale(db.Model):
+    """One scale's row of a reference norm table (see recruit.norms.fit_norms)."""
+
+    __tablename__ = "reference_norm_scales"
+
+    norm_id: Mapped[int] = mapped_column(sa.ForeignKey("reference_norms.id"), primary_key=True)
+    scale_id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    n: Mapped[int]
+    mean: Mapped[float | None]
+    sd: Mapped[float | None]
+    median: Mapped[float | None]
+    mad: Mapped[float | None]
+    location: Mapped[float | None]
+    spread: Mapped[float | None]

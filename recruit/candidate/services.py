@@ -12,20 +12,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
-from recruit import scoring
+from recruit import results, scoring
 from recruit.bank import Bank, Form, Item
 from recruit.extensions import db
-from recruit.models import (
-    Answer,
-    ConsentText,
-    FormVersion,
-    Invitation,
-    PageTime,
-    Result,
-    ScaleScore,
-    token_hash,
-    utcnow,
-)
+from recruit.models import Answer, ConsentText, Invitation, PageTime, token_hash, utcnow
 
 # Longest time one page visit may count for: a tab left open overnight is not "time on page".
 MAX_PAGE_SECONDS = 2 * 3600
@@ -79,22 +69,6 @@ def open_invitation(token: str, *, for_update: bool = False) -> Invitation:
     return invitation
 
 
-def ensure_form_version(form: Form) -> str:
-    """Store this form's exact content once, keyed by its version hash."""
-    version = form.version
-    if db.session.get(FormVersion, version) is None:
-        db.session.add(
-            FormVersion(
-                version=version,
-                form_id=form.form,
-                language=form.language,
-                content=form.model_dump(mode="json"),
-            )
-        )
-        db.session.flush()
-    return version
-
-
 def consent_version(text: str, language: str) -> str:
     """The version of a consent notice: its language and a hash of its exact text."""
     return f"{language}-{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}"
@@ -110,7 +84,7 @@ def record_consent(invitation: Invitation, form: Form, text: str, language: str)
     now = utcnow()
     invitation.consent_version = version
     invitation.consented_at = now
-    invitation.form_version = ensure_form_version(form)
+    invitation.form_version = results.ensure_form_version(form)
     invitation.started_at = now
     invitation.status = "started"
     db.session.flush()
@@ -123,17 +97,6 @@ def stored_answers(invitation: Invitation) -> dict[str, dict]:
         sa.select(Answer.item_id, Answer.payload).where(Answer.invitation_id == invitation.id)
     )
     return {item_id: payload for item_id, payload in rows}
-
-
-def valid_responses(form: Form, answers: Mapping[str, dict]) -> dict[str, scoring.Response]:
-    """Stored answers that still fit the form, typed."""
-    responses = {}
-    for item_id, payload in answers.items():
-        try:
-            responses[item_id] = scoring.parse_response(form.item(item_id), payload)
-        except (KeyError, scoring.InvalidResponse):
-            continue
-    return responses
 
 
 @dataclass(frozen=True)
@@ -158,7 +121,7 @@ class Progress:
 
 
 def progress(invitation: Invitation, form: Form, answers: Mapping[str, dict]) -> Progress:
-    answered = frozenset(valid_responses(form, answers))
+    answered = frozenset(results.valid_responses(form, answers))
     return Progress(form.pages(invitation.seed), answered)
 
 
@@ -171,7 +134,7 @@ def save_page(
 ) -> None:
     """Insert or update the answers of one page and add the time spent on it."""
     now = utcnow()
-    version = ensure_form_version(form)
+    version = results.ensure_form_version(form)
     existing = {
         a.item_id: a
         for a in db.session.scalars(
@@ -212,26 +175,6 @@ def record_page_time(invitation: Invitation, page: int, seconds: float | None) -
         timing.seconds += min(max(seconds, 0.0), MAX_PAGE_SECONDS)
 
 
-def score_invitation(invitation: Invitation, form: Form) -> Result:
-    """Score the stored answers and store the result with the form version and method."""
-    responses = valid_responses(form, stored_answers(invitation))
-    attempt = scoring.score_attempt(form, responses)
-    result = Result(
-        invitation_id=invitation.id,
-        form_id=form.form,
-        form_version=ensure_form_version(form),
-        scoring_method=attempt.method,
-        composite=attempt.composite,
-        scales=[
-            ScaleScore(scale_id=scale, value=s.value, n_items=s.n_items)
-            for scale, s in attempt.scales.items()
-        ],
-    )
-    db.session.add(result)
-    db.session.flush()
-    return result
-
-
 def submit(invitation: Invitation, form: Form) -> bool:
     """Complete the test and score it, once; False when it was already completed.
 
@@ -248,5 +191,5 @@ def submit(invitation: Invitation, form: Form) -> bool:
     if changed != 1:
         return False
     db.session.refresh(invitation)
-    score_invitation(invitation, form)
+    results.score_invitation(invitation, form)
     return True

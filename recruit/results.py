@@ -1,0 +1,266 @@
+"""Scores and normalized scores, shared by every capability that shows or exports them.
+
+Raw answers are the record; scores are derived from them (``score_invitation``,
+``rescore_form``), and normalized scores are derived from scores on the norm a user picks
+(``normalized_scores``). Functions add and flush; the caller commits once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+import sqlalchemy as sa
+
+from recruit import frames, norms, scoring
+from recruit.bank import Bank, Form
+from recruit.extensions import db
+from recruit.models import (
+    Answer,
+    Campaign,
+    FormVersion,
+    Invitation,
+    ReferenceNorm,
+    ReferenceNormScale,
+    Result,
+    ScaleScore,
+    utcnow,
+)
+
+NORMS = ("campaign", "pooled", "reference")
+
+
+class NormUnavailable(LookupError):
+    """The norm asked for cannot be built (no reference norm stored yet, say)."""
+
+
+def ensure_form_version(form: Form) -> str:
+    """Store this form's exact content once, keyed by its version hash."""
+    version = form.version
+    if db.session.get(FormVersion, version) is None:
+        db.session.add(
+            FormVersion(
+                version=version,
+                form_id=form.form,
+                language=form.language,
+                content=form.model_dump(mode="json"),
+            )
+        )
+        db.session.flush()
+    return version
+
+
+def valid_responses(form: Form, payloads: dict[str, dict]) -> dict[str, scoring.Response]:
+    """Stored answers that fit the form as it is now; answers to removed items are left out."""
+    responses = {}
+    for item_id, payload in payloads.items():
+        try:
+            responses[item_id] = scoring.parse_response(form.item(item_id), payload)
+        except (KeyError, scoring.InvalidResponse):
+            continue
+    return responses
+
+
+def _store(result: Result, form: Form, attempt: scoring.AttemptScore) -> None:
+    result.form_id = form.form
+    result.form_version = ensure_form_version(form)
+    result.scoring_method = attempt.method
+    result.composite = attempt.composite
+    result.scored_at = utcnow()
+    result.scales = [
+        ScaleScore(scale_id=scale, value=s.value, n_items=s.n_items)
+        for scale, s in attempt.scales.items()
+    ]
+
+
+def score_invitation(invitation: Invitation, form: Form) -> Result:
+    """Score an invitation's stored answers and store the result with form version and method."""
+    payloads = dict(
+        db.session.execute(
+            sa.select(Answer.item_id, Answer.payload).where(Answer.invitation_id == invitation.id)
+        ).all()
+    )
+    result = Result(invitation_id=invitation.id)
+    _store(result, form, scoring.score_attempt(form, valid_responses(form, payloads)))
+    db.session.add(result)
+    db.session.flush()
+    return result
+
+
+@dataclass(frozen=True)
+class RescoreReport:
+    form_id: str
+    rescored: int
+    changed: int
+    versions: dict[str, str]  # language -> the form version the scores now point to
+
+
+def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
+    """Recompute every stored score of a form from its raw answers with the bank as it is now.
+
+    Answers keep the version they were given under; results point to the new version.
+    """
+    completed = db.session.execute(
+        sa.select(Invitation.id, Campaign.language)
+        .join(Campaign, Campaign.id == Invitation.campaign_id)
+        .where(Campaign.form_id == form_id, Invitation.status == "completed")
+    ).all()
+    languages = dict(completed)
+    payloads: dict[int, dict[str, dict]] = defaultdict(dict)
+    rows = db.session.execute(
+        sa.select(Answer.invitation_id, Answer.item_id, Answer.payload).where(
+            Answer.invitation_id.in_(
+                sa.select(Invitation.id)
+                .join(Campaign)
+                .where(Campaign.form_id == form_id, Invitation.status == "completed")
+            )
+        )
+    )
+    for invitation_id, item_id, payload in rows:
+        payloads[invitation_id][item_id] = payload
+    existing = {
+        r.invitation_id: r
+        for r in db.session.scalars(
+            sa.select(Result).where(Result.invitation_id.in_(list(languages)))
+        )
+    }
+    changed = 0
+    for invitation_id, language in languages.items():
+        form = bank.get(form_id, language)
+        attempt = scoring.score_attempt(form, valid_responses(form, payloads[invitation_id]))
+        result = existing.get(invitation_id)
+        if result is None:
+            result = Result(invitation_id=invitation_id)
+            db.session.add(result)
+        before = (result.composite, {s.scale_id: s.value for s in result.scales or []})
+        _store(result, form, attempt)
+        after = (attempt.composite, {k: v.value for k, v in attempt.scales.items()})
+        changed += before != after
+    db.session.flush()
+    versions = {lang: bank.get(form_id, lang).version for lang in bank.languages(form_id)}
+    return RescoreReport(form_id, len(languages), changed, versions)
+
+
+@dataclass(frozen=True)
+class NormInfo:
+    """What a set of normalized scores was computed against."""
+
+    kind: str  # campaign, pooled or reference
+    method: str
+    built_at: datetime | None = None
+    n: int | None = None
+
+
+def scale_columns(frame: pd.DataFrame) -> list[str]:
+    """The score columns of a frames.scores frame: the composite, then each scale."""
+    return [frames.COMPOSITE] + [c for c in frame.columns if c not in frames.SCORE_COLUMNS]
+
+
+def reference_table(organisation_id: int, form_ids: Sequence[str]) -> tuple[pd.DataFrame, NormInfo]:
+    """The latest stored reference norm of each form, as a norm table pooled by ``form_id``."""
+    latest = (
+        sa.select(sa.func.max(ReferenceNorm.id))
+        .where(
+            ReferenceNorm.organisation_id == organisation_id,
+            ReferenceNorm.form_id.in_(list(form_ids)),
+        )
+        .group_by(ReferenceNorm.form_id)
+    )
+    stored = list(db.session.scalars(sa.select(ReferenceNorm).where(ReferenceNorm.id.in_(latest))))
+    if {n.form_id for n in stored} != set(form_ids):
+        raise NormUnavailable("no reference norm yet: run `recruit norms refresh`")
+    rows = [
+        {"form_id": norm.form_id, "scale": s.scale_id, "n": s.n, "mean": s.mean, "sd": s.sd,
+         "median": s.median, "mad": s.mad, "location": s.location, "spread": s.spread,
+         "provisional": False, "percentile": "normal", "method": norm.method}
+        for norm in stored for s in norm.scales
+    ]  # fmt: skip
+    info = NormInfo(
+        "reference",
+        stored[0].method if stored else "standard",
+        min((n.built_at for n in stored), default=None),
+        sum(n.n for n in stored),
+    )
+    return pd.DataFrame(rows, columns=["form_id", *norms.TABLE_COLUMNS]), info
+
+
+def normalized_scores(
+    organisation_id: int,
+    campaign_ids: Sequence[int] | None = None,
+    *,
+    norm: str = "campaign",
+    method: str = "standard",
+    min_pool: int = 30,
+) -> tuple[pd.DataFrame, NormInfo]:
+    """The raw and normalized scores of completed tests in the campaigns, on the chosen norm.
+
+    ``norm``: ``campaign`` (each campaign is its own pool), ``pooled`` (all chosen campaigns
+    together) or ``reference`` (the organisation's stored reference norm of each form).
+    Returns frames.scores' columns plus, for the composite and every scale ``s``, the columns
+    of norms.apply_norms, and ``norm_pool`` (the pool each row was compared with).
+    """
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}")
+    frame = frames.scores(organisation_id, campaign_ids)
+    scales = scale_columns(frame)
+    if norm == "campaign":
+        frame["norm_pool"] = "campaign:" + frame["campaign_id"].astype("string")
+        table = norms.fit_norms(
+            frame, pool="norm_pool", scales=scales, method=method, min_pool=min_pool
+        )
+        info = NormInfo("campaign", method)
+    elif norm == "pooled":
+        frame["norm_pool"] = "pooled"
+        table = norms.fit_norms(
+            frame, pool="norm_pool", scales=scales, method=method, min_pool=min_pool
+        )
+        info = NormInfo("pooled", method, n=len(frame))
+    else:
+        table, info = reference_table(organisation_id, sorted(frame["form_id"].unique()))
+        frame["norm_pool"] = "reference:" + frame["form_id"].astype("string")
+        table = table.assign(norm_pool="reference:" + table["form_id"])
+    normalized = norms.apply_norms(frame, table, pool="norm_pool", scales=scales)
+    return pd.concat([frame, normalized], axis=1), info
+
+
+def refresh_reference_norm(
+    organisation_id: int, form_id: str, *, method: str = "standard"
+) -> ReferenceNorm | None:
+    """Store a new reference norm: every completed result of the form pooled; None if none."""
+    frame = frames.scores(organisation_id)
+    frame = frame[frame["form_id"] == form_id]
+    if frame.empty:
+        return None
+    scales = scale_columns(frame)
+    table = norms.fit_norms(
+        frame.assign(pool="all"), pool="pool", scales=scales, method=method, min_pool=0
+    )
+    norm = ReferenceNorm(
+        organisation_id=organisation_id, form_id=form_id, method=method, n=len(frame)
+    )
+    norm.scales = [
+        ReferenceNormScale(
+            scale_id=row.scale, n=int(row.n),
+            **{c: (None if pd.isna(getattr(row, c)) else float(getattr(row, c)))
+               for c in ("mean", "sd", "median", "mad", "location", "spread")},
+        )
+        for row in table.itertuples(index=False)
+    ]  # fmt: skip
+    db.session.add(norm)
+    db.session.flush()
+    return norm
+
+
+def completed_form_ids(organisation_id: int) -> list[str]:
+    return list(
+        db.session.scalars(
+            sa.select(Campaign.form_id)
+            .join(Invitation, Invitation.campaign_id == Campaign.id)
+            .where(Campaign.organisation_id == organisation_id, Invitation.status == "completed")
+            .distinct()
+            .order_by(Campaign.form_id)
+        )
+    )
