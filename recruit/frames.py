@@ -31,7 +31,7 @@ def scores(organisation_id: int, campaign_ids: Sequence[int] | None = None) -> p
     """
     where = [Campaign.organisation_id == organisation_id]
     if campaign_ids is not None:
-        where.append(Campaign.id.in_(list(campaign_ids)))
+        where.append(Campaign.id.in_([int(i) for i in campaign_ids]))
     results = _read(
         sa.select(
             Result.invitation_id,

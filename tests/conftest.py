@@ -199,16 +199,59 @@ def make_invitation(
     name="Dominique Test",
     email="dominique@example.org",
     org="Acme",
+    campaign=None,
 ) -> str:
-    """Create an organisation (if needed), a candidate and an invitation; return the token."""
+    """Create what is missing (organisation, campaign, candidate) and an invitation; return the
+    token. The campaign is the organisation's default one for the form unless titled."""
+    import sqlalchemy as sa
+
     from recruit.extensions import db
+    from recruit.models import Campaign
     from recruit.recruiter import services
 
     with app.app_context():
         organisation = services.find_organisation(org) or services.create_organisation(org)
         form = app.extensions["recruit.bank"].get(form_id, lang)
-        campaign = services.default_campaign(organisation, form)
+        if campaign is None:
+            pool = services.default_campaign(organisation, form)
+        else:
+            pool = db.session.scalar(
+                sa.select(Campaign).where(
+                    Campaign.organisation_id == organisation.id, Campaign.title == campaign
+                )
+            ) or services.create_campaign(organisation, form, campaign)
         candidate = services.find_or_create_candidate(organisation, name, email)
-        _, token = services.invite(campaign, candidate, days=days)
+        _, token = services.invite(pool, candidate, days=days)
         db.session.commit()
     return token
+
+
+def complete_invitation(app, token: str, responses: dict) -> None:
+    """Consent, answer every item with ``responses`` (item id -> payload) and submit."""
+    from recruit import scoring
+    from recruit.candidate import services
+    from recruit.extensions import db
+
+    with app.app_context():
+        invitation = services.find_invitation(token)
+        form = services.form_for(invitation)
+        services.record_consent(invitation, form, "consent text", form.language)
+        typed = {i: scoring.parse_response(form.item(i), p) for i, p in responses.items()}
+        services.save_page(invitation, form, 1, typed, 30.0)
+        assert services.submit(invitation, form)
+        db.session.commit()
+
+
+def random_responses(form, rng) -> dict:
+    """A plausible set of answers to every item of a form, drawn from ``rng``."""
+    responses = {}
+    for item in form.items:
+        ids = [o.id for o in item.options]
+        if item.format == "most_least":
+            best, worst = rng.sample(ids, 2)
+            responses[item.id] = {"best": best, "worst": worst}
+        elif item.format == "rating":
+            responses[item.id] = {"ratings": {i: rng.randint(1, 6) for i in ids}}
+        else:
+            responses[item.id] = {"choice": rng.choice(ids)}
+    return responses

@@ -62,6 +62,23 @@ def default_campaign(organisation: Organisation, form: Form) -> Campaign:
     return campaign
 
 
+def create_campaign(organisation: Organisation, form: Form, title: str, site: str = "") -> Campaign:
+    """Open a campaign (an applicant pool) for one job and site, with one form and language."""
+    title, site = title.strip(), site.strip()
+    if not title:
+        raise InvitationError("a campaign needs a job title")
+    campaign = Campaign(
+        organisation=organisation,
+        title=title,
+        site=site,
+        form_id=form.form,
+        language=form.language,
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    return campaign
+
+
 def find_or_create_candidate(organisation: Organisation, name: str, email: str) -> Candidate:
     candidate = db.session.scalar(
         sa.select(Candidate).where(
