@@ -186,8 +186,11 @@ def apply_norms(
         return np.where(found, picked, np.nan)
 
     values = scores[list(scales)].astype("float64")
-    grouped = values.groupby(keys, dropna=False, sort=False)
-    ranks, counts = grouped.rank(method="average"), grouped.transform("count")
+    if (table["percentile"] == "rank").any():
+        grouped = values.groupby(keys, dropna=False, sort=False)
+        ranks, counts = grouped.rank(method="average"), grouped.transform("count")
+    else:  # every pool is read through 100 Phi(z): no ranking needed
+        ranks = counts = None
     out = {}
     for scale in scales:
         x = values[scale].to_numpy()
@@ -195,7 +198,11 @@ def apply_norms(
         usable = np.isfinite(spread) & (spread > 0)
         z = np.where(usable, (x - location) / np.where(usable, spread, 1.0), 0.0)
         z = np.where(np.isnan(x) | np.isnan(location), np.nan, z)
-        mid_rank = 100.0 * (ranks[scale].to_numpy() - 0.5) / counts[scale].to_numpy()
+        mid_rank = (
+            100.0 * (ranks[scale].to_numpy() - 0.5) / counts[scale].to_numpy()
+            if ranks is not None
+            else np.nan
+        )
         pct = np.where(per_row("by_rank", scale) == 1.0, mid_rank, 100.0 * special.ndtr(z))
         pct = np.where(np.isnan(z), np.nan, pct)
         out[f"{scale}_z"] = z
