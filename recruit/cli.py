@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import sys
 
 import click
@@ -16,7 +15,7 @@ from recruit import bank as bank_module
 from recruit import results
 from recruit.config import QUESTIONS_DIR
 from recruit.extensions import db
-from recruit.models import Campaign, Invitation, Organisation, token_hash
+from recruit.models import Campaign, Invitation, Organisation
 from recruit.recruiter import services as recruiting
 
 
@@ -112,10 +111,9 @@ DEMO_CANDIDATES = [
 ]
 
 
-def _demo_token(label: str) -> str:
-    """A stable token for a demo link, derived from the secret key, so `demo` can run twice."""
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, f"demo:{label}".encode(), hashlib.sha256).hexdigest()[:43]
+def _demo_nonce(label: str) -> str:
+    """A stable nonce for a demo link, so `demo` can run twice and print the same links."""
+    return hashlib.sha256(f"recruit-demo:{label}".encode()).hexdigest()[:32]
 
 
 @click.command("demo")
@@ -146,14 +144,12 @@ def demo():
     links = []
     for name, email, index in DEMO_CANDIDATES:
         campaign = campaigns[index]
-        token = _demo_token(email)
-        invitation = db.session.scalar(
-            sa.select(Invitation).where(Invitation.token_hash == token_hash(token))
-        )
+        nonce = _demo_nonce(email)
+        invitation = db.session.scalar(sa.select(Invitation).where(Invitation.token_nonce == nonce))
         if invitation is None:
             candidate = recruiting.find_or_create_candidate(organisation, name, email)
-            invitation, _ = recruiting.invite(campaign, candidate, days=365, token=token)
-        links.append((name, campaign, invitation.status, recruiting.link_for(token)))
+            invitation, _ = recruiting.invite(campaign, candidate, days=365, nonce=nonce)
+        links.append((name, campaign, invitation.status, recruiting.invitation_link(invitation)))
     db.session.commit()
     click.echo(f"Demo organisation: {organisation.name}")
     click.echo("Candidate links (open one, consent, take the test):")

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
+from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from recruit.extensions import db
 
 INVITATION_STATUSES = ("pending", "started", "completed", "revoked")
 CAMPAIGN_STATUSES = ("open", "closed")
+ROLES = ("admin", "recruiter", "hr")
+DECISIONS = ("shortlist", "hold", "reject")
+MESSAGE_KINDS = ("invitation", "reminder")
+MESSAGE_STATUSES = ("pending", "sending", "sent", "failed")
 
 
 def utcnow() -> datetime:
@@ -20,9 +27,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def new_token() -> str:
-    """A fresh link token: 256 bits from ``secrets``, URL-safe."""
-    return secrets.token_urlsafe(32)
+def new_nonce() -> str:
+    """128 random bits from ``secrets``, from which an invitation's token is derived."""
+    return secrets.token_hex(16)
+
+
+def token_for(nonce: str, secret: str) -> str:
+    """The link token of an invitation: HMAC-SHA256 of its nonce under the app's secret key.
+
+    The database keeps the nonce and the token's hash, never the token: a copy of the database
+    alone opens no link, while the app can still show a recruiter the link to copy.
+    """
+    digest = hmac.new(secret.encode("utf-8"), f"invitation:{nonce}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
 
 
 def token_hash(token: str) -> str:
@@ -54,6 +71,8 @@ class Campaign(db.Model):
     form_id: Mapped[str] = mapped_column(sa.String(64))
     language: Mapped[str] = mapped_column(sa.String(2))
     status: Mapped[str] = mapped_column(sa.String(10), default="open")
+    invitation_days: Mapped[int] = mapped_column(default=14)
+    deadline: Mapped[date | None]
     retention_months: Mapped[int] = mapped_column(default=24)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
@@ -105,6 +124,7 @@ class Invitation(db.Model):
     campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
     candidate_id: Mapped[int] = mapped_column(sa.ForeignKey("candidates.id"), index=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    token_nonce: Mapped[str | None] = mapped_column(sa.String(64))
     seed: Mapped[int] = mapped_column(sa.BigInteger)
     status: Mapped[str] = mapped_column(sa.String(12), default="pending")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -207,3 +227,100 @@ class ReferenceNormScale(db.Model):
     mad: Mapped[float | None]
     location: Mapped[float | None]
     spread: Mapped[float | None]
+
+
+class User(UserMixin, db.Model):
+    """A person of an organisation who logs in: admin, recruiter or hr."""
+
+    __tablename__ = "users"
+    __table_args__ = (sa.CheckConstraint(f"role IN {ROLES}", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(160), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[str] = mapped_column(sa.String(12))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+
+class Decision(db.Model):
+    """A person's decision on a candidate, with the reason; the latest one is current."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (sa.CheckConstraint(f"decision IN {DECISIONS}", name="decision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(sa.ForeignKey("invitations.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(sa.String(12))
+    note: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Who did what to which record, and when. Holds ids and codes, no personal data."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    target_type: Mapped[str] = mapped_column(sa.String(40))
+    target_id: Mapped[int | None]
+    details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(db.Model):
+    """An email to send, written in the same transaction as what it announces.
+
+    The sender claims a pending message (pending -> sending) before delivering it, so a message
+    is never sent twice; failures keep their reason and are retried with back-off.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        sa.CheckConstraint(f"kind IN {MESSAGE_KINDS}", name="kind"),
+        sa.CheckConstraint(f"status IN {MESSAGE_STATUSES}", name="status"),
+        sa.Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    invitation_id: Mapped[int] = mapped_column(sa.ForeignKey("invitations.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    eml_path: Mapped[str | None] = mapped_column(sa.String(300))
+
+    invitation: Mapped[Invitation] = relationship()
+
+
+class ImportBatch(db.Model):
+    """A checked spreadsheet of candidates waiting for the recruiter's confirmation."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(sa.String(200))
+    rows: Mapped[list] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    imported_at: Mapped[datetime | None]

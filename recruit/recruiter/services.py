@@ -15,7 +15,8 @@ from recruit.models import (
     Candidate,
     Invitation,
     Organisation,
-    new_token,
+    new_nonce,
+    token_for,
     token_hash,
     utcnow,
 )
@@ -93,18 +94,20 @@ def find_or_create_candidate(organisation: Organisation, name: str, email: str) 
 
 
 def invite(
-    campaign: Campaign, candidate: Candidate, *, days: int, token: str | None = None
+    campaign: Campaign, candidate: Candidate, *, days: int, nonce: str | None = None
 ) -> tuple[Invitation, str]:
-    """Create an invitation; return it with its token (shown once, only its hash is kept)."""
+    """Create an invitation; return it with its link token (the database keeps its hash)."""
     if campaign.status != "open":
         raise InvitationError("the campaign is closed")
     if days < 1:
         raise InvitationError("an invitation must stay valid for at least one day")
-    token = token or new_token()
+    nonce = nonce or new_nonce()
+    token = token_for(nonce, current_app.config["SECRET_KEY"])
     invitation = Invitation(
         campaign=campaign,
         candidate=candidate,
         token_hash=token_hash(token),
+        token_nonce=nonce,
         seed=secrets.randbits(31),
         status="pending",
         expires_at=utcnow() + timedelta(days=days),
@@ -117,3 +120,10 @@ def invite(
 def link_for(token: str) -> str:
     """The full personal link for a token."""
     return f"{current_app.config['RECRUIT_BASE_URL']}/t/{token}"
+
+
+def invitation_link(invitation: Invitation) -> str | None:
+    """The personal link of an invitation, rebuilt from its nonce; None for a legacy one."""
+    if not invitation.token_nonce:
+        return None
+    return link_for(token_for(invitation.token_nonce, current_app.config["SECRET_KEY"]))
