@@ -7,9 +7,10 @@ from collections.abc import Mapping
 
 import sqlalchemy as sa
 from flask import Flask, g, request
+from flask_babel import lazy_gettext
 
-from recruit import bank, config
-from recruit.extensions import babel, csrf, db, migrate
+from recruit import access, bank, config
+from recruit.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 LOCALES = ("fr", "en")
 
@@ -43,6 +44,12 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.user_loader(access.load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = lazy_gettext("Connectez-vous pour accéder à cette page.")
+    login_manager.login_message_category = "info"
+    limiter.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
@@ -63,10 +70,14 @@ def register_bank(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from recruit import pages
+    from recruit.auth.routes import bp as auth_bp
     from recruit.candidate.routes import bp as candidate_bp
+    from recruit.recruiter.routes import bp as recruiter_bp
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(candidate_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(recruiter_bp)
     pages.register_error_pages(app)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sys
 
 import click
@@ -12,10 +11,12 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from recruit import bank as bank_module
+from recruit import demo as demo_data
 from recruit import results
+from recruit.auth import services as accounts
 from recruit.config import QUESTIONS_DIR
 from recruit.extensions import db
-from recruit.models import Campaign, Invitation, Organisation
+from recruit.models import Organisation
 from recruit.recruiter import services as recruiting
 
 
@@ -97,64 +98,20 @@ def invite(org_name, form_id, lang, name, email, expires_in_days):
     click.echo(recruiting.link_for(token))
 
 
-DEMO_ORG = "Maison Démo"
-DEMO_CAMPAIGNS = [
-    ("Réceptionniste", "Lyon", "fr"),
-    ("Front desk agent", "Genève", "en"),
-]
-DEMO_CANDIDATES = [
-    ("Camille Martin", "camille.martin@example.org", 0),
-    ("Sacha Bernard", "sacha.bernard@example.org", 0),
-    ("Alex Dupont", "alex.dupont@example.org", 0),
-    ("Robin Taylor", "robin.taylor@example.org", 1),
-    ("Sam Okafor", "sam.okafor@example.org", 1),
-]
-
-
-def _demo_nonce(label: str) -> str:
-    """A stable nonce for a demo link, so `demo` can run twice and print the same links."""
-    return hashlib.sha256(f"recruit-demo:{label}".encode()).hexdigest()[:32]
-
-
 @click.command("demo")
 @with_appcontext
 def demo():
-    """Load the demo organisation, campaigns and candidate links (safe to run twice)."""
-    organisation = recruiting.find_organisation(DEMO_ORG) or recruiting.create_organisation(
-        DEMO_ORG
-    )
-    campaigns = []
-    for title, site, lang in DEMO_CAMPAIGNS:
-        campaign = db.session.scalar(
-            sa.select(Campaign).where(
-                Campaign.organisation_id == organisation.id, Campaign.title == title
-            )
-        )
-        if campaign is None:
-            campaign = Campaign(
-                organisation=organisation,
-                title=title,
-                site=site,
-                form_id="service-orientation",
-                language=lang,
-            )
-            db.session.add(campaign)
-        campaigns.append(campaign)
-    db.session.flush()
-    links = []
-    for name, email, index in DEMO_CANDIDATES:
-        campaign = campaigns[index]
-        nonce = _demo_nonce(email)
-        invitation = db.session.scalar(sa.select(Invitation).where(Invitation.token_nonce == nonce))
-        if invitation is None:
-            candidate = recruiting.find_or_create_candidate(organisation, name, email)
-            invitation, _ = recruiting.invite(campaign, candidate, days=365, nonce=nonce)
-        links.append((name, campaign, invitation.status, recruiting.invitation_link(invitation)))
+    """Load the demo organisation, users, campaigns and candidates (safe to run twice)."""
+    built = demo_data.build()
     db.session.commit()
-    click.echo(f"Demo organisation: {organisation.name}")
-    click.echo("Candidate links (open one, consent, take the test):")
-    for name, campaign, status, link in links:
-        click.echo(f"  [{campaign.language}] {name:<16} {status:<10} {link}")
+    base = current_app.config["RECRUIT_BASE_URL"]
+    click.echo(f"Demo organisation: {built['organisation'].name}")
+    click.echo(f"Recruiter and HR login: {base}/login")
+    for email, _name, role, password in built["users"]:
+        click.echo(f"  {role:<10} {email:<34} password: {password}")
+    click.echo("Candidate links to try (open one, consent, take the test):")
+    for campaign, name, status, link in built["links"]:
+        click.echo(f"  [{campaign.language}] {campaign.title:<24} {name:<13} {status:<9} {link}")
 
 
 @click.group("norms")
@@ -208,7 +165,36 @@ def rescore(form_id):
     )
 
 
+@click.group("user")
+def user_group():
+    """Accounts of recruiters, HR and admins."""
+
+
+@user_group.command("create")
+@click.option("--org", "org_name", required=True, help="Organisation name.")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(["admin", "recruiter", "hr"]), required=True)
+@click.option("--name", default="", help="Display name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def user_create(org_name, email, role, name, password_stdin):
+    """Create an account; prints a generated password unless one is given on stdin."""
+    organisation = recruiting.find_organisation(org_name)
+    if organisation is None:
+        raise click.ClickException(f"no organisation named '{org_name}'")
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else accounts.generate_password()
+    try:
+        user = accounts.create_user(organisation, email, role, password, name)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"User {user.email} ({user.role}) created in {organisation.name}.")
+    if not password_stdin:
+        click.echo(f"Password: {password}")
+
+
 def register_commands(app) -> None:
+    app.cli.add_command(user_group)
     app.cli.add_command(norms_group)
     app.cli.add_command(rescore)
     app.cli.add_command(org_group)

@@ -36,8 +36,23 @@ def from_environment(instance_path: str) -> dict:
         "QUESTIONS_DIR": os.environ.get("RECRUIT_QUESTIONS_DIR", str(QUESTIONS_DIR)),
         "INVITATION_DAYS": int(os.environ.get("RECRUIT_INVITATION_DAYS", "14")),
         "RETENTION_MONTHS": int(os.environ.get("RECRUIT_RETENTION_MONTHS", "24")),
-        # Candidate pages post a handful of radio buttons; anything bigger is not ours.
-        "MAX_CONTENT_LENGTH": int(os.environ.get("RECRUIT_MAX_CONTENT_LENGTH", str(64 * 1024))),
+        # Spreadsheets of candidates are the largest uploads; candidate pages allow far less.
+        "MAX_CONTENT_LENGTH": int(os.environ.get("RECRUIT_MAX_UPLOAD", str(8 * 1024 * 1024))),
+        "CANDIDATE_MAX_CONTENT_LENGTH": 64 * 1024,
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "").lower() in ("1", "true", "yes"),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get(
+            "MAIL_DEFAULT_SENDER", "recruit <no-reply@localhost>"
+        ),
+        "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR") or str(Path(instance_path) / "outbox"),
+        # "thread": the app sends its own mail in a background thread (one-box default);
+        # "off": a separate `recruit mail send` worker does it.
+        "MAIL_WORKER": os.environ.get("RECRUIT_MAIL_WORKER", "thread"),
         "BABEL_DEFAULT_LOCALE": "fr",
         "SESSION_COOKIE_SECURE": secure,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -13,9 +13,17 @@ from recruit.models import Campaign, Invitation, Result, ScaleScore
 COMPOSITE = "composite"
 # Columns of `scores`, before the one column per scale.
 SCORE_COLUMNS = [
-    "invitation_id", "campaign_id", "campaign", "site", "language", "form_id", "form_version",
-    "scoring_method", "completed_at", COMPOSITE,
-]  # fmt: skip
+    "invitation_id",
+    "campaign_id",
+    "campaign",
+    "site",
+    "language",
+    "form_id",
+    "form_version",
+    "scoring_method",
+    "completed_at",
+    COMPOSITE,
+]
 
 
 def _read(query) -> pd.DataFrame:

@@ -33,9 +33,18 @@ MAD_TO_SD = 1.4826
 STANINE_BOUNDS = np.array([4, 11, 23, 40, 60, 77, 89, 96], dtype=float)
 # Columns of a norm table besides the pool columns.
 TABLE_COLUMNS = [
-    "scale", "n", "mean", "sd", "median", "mad", "location", "spread", "provisional",
-    "percentile", "method",
-]  # fmt: skip
+    "scale",
+    "n",
+    "mean",
+    "sd",
+    "median",
+    "mad",
+    "location",
+    "spread",
+    "provisional",
+    "percentile",
+    "method",
+]
 
 
 def _pool_columns(pool: str | Sequence[str]) -> list[str]:
@@ -65,10 +74,12 @@ def _describe(scores: pd.DataFrame, pools: list[str], scales: Sequence[str]) -> 
         "mad": deviations.median(),
     }
     table = pd.concat(
-        {name: frame.rename_axis(columns="scale").stack(future_stack=True)
-         for name, frame in stacked.items()},
+        {
+            name: frame.rename_axis(columns="scale").stack(future_stack=True)
+            for name, frame in stacked.items()
+        },
         axis=1,
-    )  # fmt: skip
+    )
     table.index = table.index.set_names([*pools, "scale"])
     table["n"] = table["n"].astype("int64")
     return table.reset_index()

@@ -1,6 +1,7 @@
 """The public home page and the error pages."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
 from recruit.extensions import db
@@ -10,6 +11,8 @@ bp = Blueprint("pages", __name__)
 
 @bp.get("/")
 def home():
+    if current_user.is_authenticated:
+        return redirect(url_for("recruiter.campaigns"))
     return render_template("pages/home.html")
 
 
@@ -21,6 +24,14 @@ def register_error_pages(app) -> None:
     @app.errorhandler(400)
     def bad_request(_exc):
         return render_template("errors/400.html"), 400
+
+    @app.errorhandler(403)
+    def forbidden(_exc):
+        return render_template("errors/403.html"), 403
+
+    @app.errorhandler(429)
+    def too_many(_exc):
+        return render_template("errors/429.html"), 429
 
     @app.errorhandler(404)
     def not_found(_exc):

@@ -173,11 +173,23 @@ def reference_table(organisation_id: int, form_ids: Sequence[str]) -> tuple[pd.D
     if {n.form_id for n in stored} != set(form_ids):
         raise NormUnavailable("no reference norm yet: run `recruit norms refresh`")
     rows = [
-        {"form_id": norm.form_id, "scale": s.scale_id, "n": s.n, "mean": s.mean, "sd": s.sd,
-         "median": s.median, "mad": s.mad, "location": s.location, "spread": s.spread,
-         "provisional": False, "percentile": "normal", "method": norm.method}
-        for norm in stored for s in norm.scales
-    ]  # fmt: skip
+        {
+            "form_id": norm.form_id,
+            "scale": s.scale_id,
+            "n": s.n,
+            "mean": s.mean,
+            "sd": s.sd,
+            "median": s.median,
+            "mad": s.mad,
+            "location": s.location,
+            "spread": s.spread,
+            "provisional": False,
+            "percentile": "normal",
+            "method": norm.method,
+        }
+        for norm in stored
+        for s in norm.scales
+    ]
     info = NormInfo(
         "reference",
         stored[0].method if stored else "standard",
@@ -243,12 +255,15 @@ def refresh_reference_norm(
     )
     norm.scales = [
         ReferenceNormScale(
-            scale_id=row.scale, n=int(row.n),
-            **{c: (None if pd.isna(getattr(row, c)) else float(getattr(row, c)))
-               for c in ("mean", "sd", "median", "mad", "location", "spread")},
+            scale_id=row.scale,
+            n=int(row.n),
+            **{
+                c: (None if pd.isna(getattr(row, c)) else float(getattr(row, c)))
+                for c in ("mean", "sd", "median", "mad", "location", "spread")
+            },
         )
         for row in table.itertuples(index=False)
-    ]  # fmt: skip
+    ]
     db.session.add(norm)
     db.session.flush()
     return norm

@@ -26,6 +26,8 @@ CLOSED_STATUS = {"unknown": 404, "expired": 410, "revoked": 410, "completed": 20
 @bp.url_value_preprocessor
 def _no_referrer(endpoint, values):
     g.referrer_policy = "no-referrer"
+    # A page of answers is a few radio buttons: refuse anything bigger before reading it.
+    request.max_content_length = current_app.config["CANDIDATE_MAX_CONTENT_LENGTH"]
 
 
 @bp.errorhandler(services.LinkClosed)

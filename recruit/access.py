@@ -1,0 +1,78 @@
+"""Who may see what: the logged-in user, roles, and queries scoped to the user's organisation.
+
+Every record a logged-in user opens by id goes through ``owned_or_404``: a user of another
+organisation who guesses an id gets the same 404 as for an id that does not exist.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import abort
+from flask_login import current_user, login_required
+
+from recruit.extensions import db
+from recruit.models import Campaign, Invitation, User
+
+READ_ROLES = ("admin", "recruiter", "hr")
+WRITE_ROLES = ("admin", "recruiter")
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login's loader: an active user by id."""
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def role_required(*roles: str):
+    """Log in first, then 403 unless the user has one of ``roles``."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def organisation_id() -> int:
+    return current_user.organisation_id
+
+
+def campaign_or_404(campaign_id: int) -> Campaign:
+    campaign = db.session.scalar(
+        sa.select(Campaign).where(
+            Campaign.id == campaign_id, Campaign.organisation_id == organisation_id()
+        )
+    )
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def invitation_or_404(invitation_id: int) -> Invitation:
+    invitation = db.session.scalar(
+        sa.select(Invitation)
+        .join(Campaign, Campaign.id == Invitation.campaign_id)
+        .where(Invitation.id == invitation_id, Campaign.organisation_id == organisation_id())
+    )
+    if invitation is None:
+        abort(404)
+    return invitation
+
+
+def user_or_404(user_id: int) -> User:
+    user = db.session.scalar(
+        sa.select(User).where(User.id == user_id, User.organisation_id == organisation_id())
+    )
+    if user is None:
+        abort(404)
+    return user

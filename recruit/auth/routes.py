@@ -1,0 +1,113 @@
+"""Logging in and out, and the organisation's accounts (admin)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from recruit import access, audit
+from recruit.auth import services
+from recruit.auth.forms import EmptyForm, LoginForm, UserForm
+from recruit.extensions import db, limiter
+from recruit.models import User
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_key() -> str:
+    """Throttle key per account: the email being tried, whoever tries it."""
+    return "login:" + request.form.get("email", "").strip().lower()
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site, never another host."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def home_for(user) -> str:
+    return url_for("recruiter.campaigns")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+@limiter.limit("10 per 10 minutes", methods=["POST"], key_func=_login_key)
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            audit.record("login", "user", user.id, user=user)
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+        flash(_("Adresse e-mail ou mot de passe incorrect."), "error")
+        status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    if EmptyForm().validate() and current_user.is_authenticated:
+        logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@access.role_required("admin")
+def users():
+    form = UserForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                current_user.organisation,
+                form.email.data,
+                form.role.data,
+                form.password.data,
+                form.name.data or "",
+            )
+        except services.AccountError as exc:
+            form.email.errors.append(str(exc))
+            status = 400
+        else:
+            audit.record("user_created", "user", user.id, role=user.role)
+            db.session.commit()
+            flash(_("Compte créé pour %(email)s.", email=user.email), "success")
+            return redirect(url_for("auth.users"), 303)
+    elif request.method == "POST":
+        status = 400
+    members = db.session.scalars(
+        sa.select(User)
+        .where(User.organisation_id == access.organisation_id())
+        .order_by(User.active.desc(), User.email)
+    ).all()
+    return render_template("auth/users.html", form=form, users=members, button=EmptyForm()), status
+
+
+@bp.post("/admin/users/<int:user_id>/active")
+@access.role_required("admin")
+def toggle_active(user_id: int):
+    user = access.user_or_404(user_id)
+    if not EmptyForm().validate():
+        abort(400)
+    if user.id == current_user.id:
+        flash(_("Vous ne pouvez pas désactiver votre propre compte."), "error")
+        return redirect(url_for("auth.users"), 303)
+    services.set_active(user, not user.active)
+    audit.record("user_enabled" if user.active else "user_disabled", "user", user.id)
+    db.session.commit()
+    return redirect(url_for("auth.users"), 303)

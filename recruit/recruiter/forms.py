@@ -1,0 +1,97 @@
+"""Forms of the recruiter's workspace."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    DateField,
+    EmailField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+
+from recruit.models import DECISIONS
+
+DECISION_LABELS = {
+    "shortlist": _l("Retenir pour un entretien"),
+    "hold": _l("En attente"),
+    "reject": _l("Ne pas retenir"),
+}
+
+
+class CampaignForm(FlaskForm):
+    title = StringField(
+        _l("Intitulé du poste"),
+        validators=[DataRequired(_l("Indiquez l'intitulé du poste.")), Length(max=160)],
+    )
+    site = StringField(_l("Site ou équipe"), validators=[Length(max=160)])
+    form_language = SelectField(_l("Questionnaire et langue"))
+    invitation_days = IntegerField(
+        _l("Validité des liens (jours)"),
+        default=14,
+        validators=[
+            InputRequired(_l("Indiquez une durée.")),
+            NumberRange(1, 365, _l("Entre 1 et 365 jours.")),
+        ],
+    )
+    deadline = DateField(_l("Date limite (facultative)"), validators=[Optional()])
+
+
+class InviteForm(FlaskForm):
+    name = StringField(
+        _l("Nom du candidat"),
+        validators=[DataRequired(_l("Indiquez un nom.")), Length(max=160)],
+    )
+    email = EmailField(
+        _l("Adresse e-mail"),
+        validators=[
+            DataRequired(_l("Indiquez une adresse e-mail.")),
+            Email(_l("Cette adresse e-mail n'est pas valable.")),
+            Length(max=254),
+        ],
+    )
+    external_id = StringField(_l("Identifiant ATS (facultatif)"), validators=[Length(max=64)])
+
+
+class ImportForm(FlaskForm):
+    spreadsheet = FileField(
+        _l("Fichier CSV ou Excel (.xlsx)"),
+        validators=[
+            FileRequired(_l("Choisissez un fichier.")),
+            FileAllowed(["csv", "txt", "xlsx"], _l("Formats acceptés : CSV ou XLSX.")),
+        ],
+    )
+
+
+class DecisionForm(FlaskForm):
+    decision = RadioField(
+        _l("Décision"),
+        choices=[SelectChoice(d, DECISION_LABELS[d]) for d in DECISIONS],
+        validators=[InputRequired(_l("Choisissez une décision."))],
+    )
+    note = TextAreaField(
+        _l("Motif (obligatoire)"),
+        validators=[
+            DataRequired(_l("Expliquez la décision en quelques mots.")),
+            Length(max=2000, message=_l("2 000 caractères au plus.")),
+        ],
+    )
+
+
+class ExtendForm(FlaskForm):
+    days = IntegerField(
+        _l("Prolonger de (jours)"),
+        default=7,
+        validators=[InputRequired(), NumberRange(1, 90, _l("Entre 1 et 90 jours."))],
+    )
+
+
+class ButtonForm(FlaskForm):
+    """A button that posts: only the CSRF token."""

@@ -1,0 +1,599 @@
+"""The recruiter's workspace through the test client, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+
+import numpy as np
+import openpyxl
+import pytest
+import sqlalchemy as sa
+
+from recruit import frames, norms
+from recruit.auth import services as accounts
+from recruit.extensions import db
+from recruit.models import (
+    AuditEvent,
+    Campaign,
+    Candidate,
+    Decision,
+    Invitation,
+    OutboxMessage,
+    Result,
+    ScaleScore,
+    utcnow,
+)
+from recruit.recruiter import services as recruiting
+from tests.conftest import complete_invitation, csrf_from, make_invitation, random_responses
+
+PASSWORD = "correct horse battery"
+
+
+def make_user(app, role="recruiter", org="Acme", email=None) -> str:
+    email = email or f"{role}@{org.lower()}.example.org"
+    with app.app_context():
+        organisation = recruiting.find_organisation(org) or recruiting.create_organisation(org)
+        accounts.create_user(organisation, email, role, PASSWORD, name=role.title())
+        db.session.commit()
+    return email
+
+
+def login(client, email, password=PASSWORD):
+    page = client.get("/login")
+    return client.post(
+        "/login", data={"csrf_token": csrf_from(page.text), "email": email, "password": password}
+    )
+
+
+@pytest.fixture
+def recruiter(app, client):
+    login(client, make_user(app))
+    return client
+
+
+def count(app, model, *where) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def new_campaign(client, title="Réceptionniste", site="Lyon", days="14", form="mini:fr"):
+    page = client.get("/campaigns/new")
+    return client.post(
+        "/campaigns/new",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "title": title,
+            "site": site,
+            "form_language": form,
+            "invitation_days": days,
+        },
+    )
+
+
+def campaign_id(app, title="Réceptionniste") -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(Campaign.id).where(Campaign.title == title))
+
+
+def token_of(app, invitation_id) -> str:
+    from recruit.models import token_for
+
+    with app.app_context():
+        nonce = db.session.get(Invitation, invitation_id).token_nonce
+        return token_for(nonce, app.config["SECRET_KEY"])
+
+
+# --- Accounts -------------------------------------------------------------------------------
+
+
+def test_login_says_the_same_for_a_wrong_password_and_an_unknown_account(app, client):
+    make_user(app)
+    wrong = login(client, "recruiter@acme.example.org", "nope nope nope")
+    unknown = login(client, "nobody@acme.example.org", "nope nope nope")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Adresse e-mail ou mot de passe incorrect." in wrong.text
+    strip = re.compile(r'value="[^"]*"')
+    assert strip.sub("", wrong.text) == strip.sub("", unknown.text)
+    assert client.get("/campaigns").status_code == 302
+
+
+def test_passwords_are_stored_with_a_memory_hard_hash(app):
+    make_user(app)
+    with app.app_context():
+        user = accounts.find_user("recruiter@acme.example.org")
+        assert user.password_hash.startswith("scrypt:") and PASSWORD not in user.password_hash
+
+
+def test_user_create_command(app, runner):
+    runner.invoke(args=["org", "create", "Acme"])
+    result = runner.invoke(
+        args=["user", "create", "--org", "Acme", "--email", "Ana@Example.org", "--role", "hr"]
+    )
+    assert result.exit_code == 0, result.output
+    password = result.output.strip().splitlines()[-1].removeprefix("Password: ")
+    client = app.test_client()
+    assert login(client, "ana@example.org", password).status_code == 302
+    again = runner.invoke(
+        args=["user", "create", "--org", "Acme", "--email", "ana@example.org", "--role", "hr"]
+    )
+    assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_admin_creates_and_deactivates_accounts(app, client):
+    login(client, make_user(app, "admin"))
+    page = client.get("/admin/users")
+    bad = client.post(
+        "/admin/users",
+        data={"csrf_token": csrf_from(page.text), "email": "x", "role": "hr", "password": "short"},
+    )
+    assert bad.status_code == 400 and count(app, accounts.User) == 1
+    ok = client.post(
+        "/admin/users",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "name": "Hélène",
+            "email": "helene@acme.example.org",
+            "role": "hr",
+            "password": "a long enough one",
+        },
+    )
+    assert ok.status_code == 303
+    with app.app_context():
+        user = accounts.find_user("helene@acme.example.org")
+        assert user.role == "hr"
+    toggle = client.post(
+        f"/admin/users/{user.id}/active", data={"csrf_token": csrf_from(page.text)}
+    )
+    assert toggle.status_code == 303
+    assert (
+        login(app.test_client(), "helene@acme.example.org", "a long enough one").status_code == 401
+    )
+
+
+# --- Campaigns ------------------------------------------------------------------------------
+
+
+def test_open_a_campaign_and_see_it_listed_with_counts(app, recruiter):
+    response = new_campaign(recruiter)
+    assert response.status_code == 303
+    cid = campaign_id(app)
+    make_invitation(app, campaign="Réceptionniste", email="a@example.org")
+    token = make_invitation(app, campaign="Réceptionniste", email="b@example.org")
+    complete_invitation(
+        app,
+        token,
+        random_responses(app.extensions["recruit.bank"].get("mini", "fr"), random.Random(1)),
+    )
+    listing = recruiter.get("/campaigns")
+    assert "Réceptionniste" in listing.text and "50 %" in listing.text
+    page = recruiter.get(f"/campaigns/{cid}")
+    assert page.status_code == 200 and "Lyon" in page.text
+
+
+@pytest.mark.parametrize(
+    ("title", "days", "form"),
+    [
+        ("", "14", "mini:fr"),
+        ("Poste", "0", "mini:fr"),
+        ("Poste", "400", "mini:fr"),
+        ("Poste", "14", "other:fr"),
+    ],
+)
+def test_campaign_with_bad_input_is_refused_and_not_created(app, recruiter, title, days, form):
+    response = new_campaign(recruiter, title=title, days=days, form=form)
+    assert response.status_code == 400
+    assert count(app, Campaign) == 0
+
+
+def test_closing_a_campaign_revokes_unused_links_only(app, recruiter):
+    new_campaign(recruiter)
+    cid = campaign_id(app)
+    unused = make_invitation(app, campaign="Réceptionniste", email="u@example.org")
+    started = make_invitation(app, campaign="Réceptionniste", email="s@example.org")
+    recruiter.get(f"/t/{started}")
+    page = recruiter.get(f"/t/{started}")
+    recruiter.post(f"/t/{started}/consent", data={"csrf_token": csrf_from(page.text), "agree": "y"})
+    page = recruiter.get(f"/campaigns/{cid}")
+    response = recruiter.post(f"/campaigns/{cid}/close", data={"csrf_token": csrf_from(page.text)})
+    assert response.status_code == 303
+    assert recruiter.get(f"/t/{unused}").status_code == 410
+    assert recruiter.get(f"/t/{started}", follow_redirects=True).status_code == 200
+    invite = recruiter.post(
+        f"/campaigns/{cid}/invitations",
+        data={"csrf_token": csrf_from(page.text), "name": "Late", "email": "late@example.org"},
+    )
+    assert invite.status_code == 303
+    assert count(app, Candidate, Candidate.email == "late@example.org") == 0
+
+
+# --- Invitations ----------------------------------------------------------------------------
+
+
+def test_invite_one_creates_the_invitation_and_its_email_together(app, recruiter):
+    new_campaign(recruiter)
+    cid = campaign_id(app)
+    page = recruiter.get(f"/campaigns/{cid}")
+    response = recruiter.post(
+        f"/campaigns/{cid}/invitations",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "name": "Zoé Roux",
+            "email": "zoe@example.org",
+            "external_id": "ATS-9",
+        },
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        invitation = db.session.scalar(sa.select(Invitation))
+        message = db.session.scalar(sa.select(OutboxMessage))
+        assert message.invitation_id == invitation.id and message.kind == "invitation"
+        assert invitation.candidate.external_id == "ATS-9"
+    page = recruiter.get(f"/campaigns/{cid}")
+    link = f"http://localhost/t/{token_of(app, invitation.id)}"
+    assert link in page.text  # the link to copy
+    assert recruiter.get(link.removeprefix("http://localhost")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "email", "message"),
+    [
+        ("", "x@example.org", "Indiquez un nom"),
+        ("X", "not-an-email", "pas valable"),
+        ("X", "", "Indiquez une adresse"),
+    ],
+)
+def test_invite_one_with_bad_input_creates_nothing(app, recruiter, name, email, message):
+    new_campaign(recruiter)
+    cid = campaign_id(app)
+    page = recruiter.get(f"/campaigns/{cid}")
+    response = recruiter.post(
+        f"/campaigns/{cid}/invitations",
+        data={"csrf_token": csrf_from(page.text), "name": name, "email": email},
+    )
+    assert response.status_code == 400 and message in response.text
+    assert count(app, Invitation) == count(app, OutboxMessage) == count(app, Candidate) == 0
+
+
+def test_a_second_live_link_for_the_same_person_is_refused(app, recruiter):
+    new_campaign(recruiter)
+    cid = campaign_id(app)
+    page = recruiter.get(f"/campaigns/{cid}")
+    data = {"csrf_token": csrf_from(page.text), "name": "Zoé", "email": "zoe@example.org"}
+    recruiter.post(f"/campaigns/{cid}/invitations", data=data)
+    again = recruiter.post(
+        f"/campaigns/{cid}/invitations", data={**data, "email": "ZOE@example.org"}
+    )
+    assert again.status_code == 400 and "déjà un lien actif" in again.text
+    assert count(app, Invitation) == 1 and count(app, OutboxMessage) == 1
+
+
+def test_revoke_extend_and_resend(app, recruiter):
+    new_campaign(recruiter)
+    cid = campaign_id(app)
+    token = make_invitation(app, campaign="Réceptionniste", email="a@example.org")
+    with app.app_context():
+        invitation = db.session.scalar(sa.select(Invitation))
+        before = invitation.expires_at
+    page = recruiter.get(f"/campaigns/{cid}")
+    csrf = csrf_from(page.text)
+    recruiter.post(f"/invitations/{invitation.id}/extend", data={"csrf_token": csrf, "days": "7"})
+    with app.app_context():
+        after = db.session.get(Invitation, invitation.id).expires_at
+    assert 6.9 < (after - before).total_seconds() / 86400 < 7.1
+    bad = recruiter.post(
+        f"/invitations/{invitation.id}/extend", data={"csrf_token": csrf, "days": "500"}
+    )
+    assert bad.status_code == 400
+    recruiter.post(f"/invitations/{invitation.id}/send", data={"csrf_token": csrf})
+    assert count(app, OutboxMessage, OutboxMessage.kind == "invitation") == 1
+    recruiter.post(f"/invitations/{invitation.id}/revoke", data={"csrf_token": csrf})
+    assert recruiter.get(f"/t/{token}").status_code == 410
+    with app.app_context():
+        assert db.session.scalar(
+            sa.select(AuditEvent.action).where(AuditEvent.action == "invitation_revoked")
+        )
+
+
+def test_send_invitations_and_remind_queue_the_right_people(app, recruiter):
+    new_campaign(recruiter)
+    cid = campaign_id(app)
+    for i in range(3):
+        make_invitation(app, campaign="Réceptionniste", email=f"p{i}@example.org")
+    done = make_invitation(app, campaign="Réceptionniste", email="done@example.org")
+    complete_invitation(
+        app,
+        done,
+        random_responses(app.extensions["recruit.bank"].get("mini", "fr"), random.Random(2)),
+    )
+    page = recruiter.get(f"/campaigns/{cid}")
+    assert "Envoyer 3 invitation(s)" in page.text
+    recruiter.post(f"/campaigns/{cid}/send", data={"csrf_token": csrf_from(page.text)})
+    assert count(app, OutboxMessage, OutboxMessage.kind == "invitation") == 3
+    recruiter.post(f"/campaigns/{cid}/send", data={"csrf_token": csrf_from(page.text)})
+    assert count(app, OutboxMessage, OutboxMessage.kind == "invitation") == 3
+    recruiter.post(f"/campaigns/{cid}/remind", data={"csrf_token": csrf_from(page.text)})
+    assert count(app, OutboxMessage, OutboxMessage.kind == "reminder") == 3
+
+
+# --- Bulk import ----------------------------------------------------------------------------
+
+
+def upload(client, cid, content: bytes, filename="candidats.csv"):
+    page = client.get(f"/campaigns/{cid}/import")
+    return client.post(
+        f"/campaigns/{cid}/import",
+        data={"csrf_token": csrf_from(page.text), "spreadsheet": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
+
+
+def confirm(client, response):
+    action = re.search(r'action="(/campaigns/\d+/import/\d+)"', response.text).group(1)
+    return client.post(action, data={"csrf_token": csrf_from(response.text)})
+
+
+@pytest.mark.parametrize(
+    ("content", "encoding", "filename"),
+    [
+        (
+            "name,email,id\nHélène Dubois,helene@example.org,A1\nLéo Roux,leo@example.org,A2\n",
+            "utf-8",
+            "c.csv",
+        ),
+        (
+            "nom;prénom;courriel\nDubois;Hélène;helene@example.org\nRoux;Léo;leo@example.org\n",
+            "utf-8-sig",
+            "c.csv",
+        ),
+        (
+            "Nom complet;E-mail\nHélène Dubois;helene@example.org\nLéo Roux;leo@example.org\n",
+            "cp1252",
+            "c.csv",
+        ),
+    ],
+)
+def test_import_in_each_encoding_previews_then_creates(app, recruiter, content, encoding, filename):
+    new_campaign(recruiter)
+    cid = campaign_id(app)
+    preview = upload(recruiter, cid, content.encode(encoding), filename)
+    assert preview.status_code == 200 and "Hélène Dubois" in preview.text
+    assert count(app, Invitation) == 0  # nothing before the confirmation
+    assert confirm(recruiter, preview).status_code == 303
+    with app.app_context():
+        names = set(db.session.scalars(sa.select(Candidate.name)))
+    assert names == {"Hélène Dubois", "Léo Roux"}
+    assert count(app, Invitation) == 2
+    again = confirm(recruiter, preview)
+    assert again.status_code == 303 and count(app, Invitation) == 2
+
+
+def test_import_xlsx(app, recruiter):
+    new_campaign(recruiter)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Prénom", "Nom", "Adresse e-mail", "Référence"])
+    sheet.append(["Anaïs", "Petit", "anais@example.org", 1042])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    preview = upload(recruiter, campaign_id(app), buffer.getvalue(), "liste.xlsx")
+    assert preview.status_code == 200
+    confirm(recruiter, preview)
+    with app.app_context():
+        candidate = db.session.scalar(sa.select(Candidate))
+    assert (candidate.name, candidate.external_id) == ("Anaïs Petit", "1042")
+
+
+def test_import_with_bad_rows_lists_each_by_line_and_creates_nothing(app, recruiter):
+    new_campaign(recruiter)
+    cid = campaign_id(app)
+    make_invitation(app, campaign="Réceptionniste", email="taken@example.org")
+    content = (
+        b"name,email\n"
+        b"Ok Person,ok@example.org\n"  # line 2
+        b"No Mail,\n"  # line 3
+        b"Bad Mail,not-an-email\n"  # line 4
+        b"Twice,ok@example.org\n"  # line 5
+        b"Taken,taken@example.org\n"  # line 6
+    )
+    response = upload(recruiter, cid, content)
+    assert response.status_code == 400
+    problems = re.findall(r"<tr><td>(\d+)</td><td>([^<]+)</td>", response.text)
+    assert problems == [
+        ("3", "Adresse e-mail manquante"),
+        ("4", "Adresse e-mail non valable"),
+        ("5", "Adresse déjà présente plus haut dans le fichier"),
+        ("6", "Déjà invité dans cette campagne"),
+    ]
+    assert "Confirmer" not in response.text
+    assert count(app, Invitation) == 1 and count(app, Candidate) == 1
+
+
+def test_unreadable_file_is_refused(app, recruiter):
+    new_campaign(recruiter)
+    response = upload(recruiter, campaign_id(app), b"\x00\x01PK garbage", "c.xlsx")
+    assert response.status_code == 400 and "ne peut pas être lu" in response.text
+    wrong_type = upload(recruiter, campaign_id(app), b"name,email\n", "c.pdf")
+    assert wrong_type.status_code == 400 and "CSV ou XLSX" in wrong_type.text
+
+
+def test_five_thousand_rows_import_in_one_transaction(app, recruiter):
+    new_campaign(recruiter)
+    lines = ["nom,email,id"] + [f"Personne {i},p{i}@example.org,X{i}" for i in range(5000)]
+    preview = upload(recruiter, campaign_id(app), "\n".join(lines).encode())
+    assert preview.status_code == 200 and "5000 invitation(s)" in preview.text
+    assert confirm(recruiter, preview).status_code == 303
+    assert count(app, Invitation) == 5000 and count(app, Candidate) == 5000
+
+
+# --- Shortlist, decisions, comparison -------------------------------------------------------
+
+
+def completed_pool(app, n, campaign="Réceptionniste", seed=5):
+    form = app.extensions["recruit.bank"].get("mini", "fr")
+    rng = random.Random(seed)
+    for i in range(n):
+        token = make_invitation(
+            app,
+            campaign=campaign,
+            email=f"{campaign}-{i}@example.org",
+            name=f"Personne {campaign} {i:03d}",
+        )
+        complete_invitation(app, token, random_responses(form, rng))
+
+
+def test_shortlist_order_matches_normalize_on_the_same_data(app, recruiter):
+    new_campaign(recruiter)
+    completed_pool(app, 12)
+    cid = campaign_id(app)
+    page = recruiter.get(f"/campaigns/{cid}/shortlist")
+    assert page.status_code == 200
+    shown = re.findall(r'/candidates/(\d+)">', page.text)
+    with app.app_context():
+        frame = frames.scores(recruiting.find_organisation("Acme").id, [cid])
+    expected = frame.join(norms.normalize(frame, pool="campaign_id", scales=["composite"]))
+    expected = expected.sort_values(["composite_t", "invitation_id"], ascending=[False, True])
+    assert [int(i) for i in shown] == [int(i) for i in expected["invitation_id"]]
+    t_shown = [float(t) for t in re.findall(r'class="num strong">([\d.]+)', page.text)]
+    np.testing.assert_allclose(t_shown, expected["composite_t"].round(0), atol=0.51)
+    assert "provisoire" in page.text  # 12 people < 30
+
+
+def test_shortlist_sorts_filters_and_pages(app, recruiter):
+    new_campaign(recruiter)
+    completed_pool(app, 12)
+    cid = campaign_id(app)
+    by_name = recruiter.get(f"/campaigns/{cid}/shortlist?sort=name&dir=asc")
+    names = re.findall(r'/candidates/\d+">([^<]+)</a>', by_name.text)
+    assert names == sorted(names)
+    filtered = recruiter.get(f"/campaigns/{cid}/shortlist?min_composite=50")
+    t_values = [float(t) for t in re.findall(r'class="num strong">([\d.]+)', filtered.text)]
+    assert t_values and all(t >= 49.5 for t in t_values) and len(t_values) < 12
+    assert recruiter.get(f"/campaigns/{cid}/shortlist?min_composite=abc").status_code == 400
+    assert recruiter.get(f"/campaigns/{cid}/shortlist?norm=galaxy").status_code == 400
+
+
+def test_cross_pool_shortlist_shows_each_rows_pool(app, recruiter):
+    new_campaign(recruiter, title="Lyon")
+    new_campaign(recruiter, title="Nice")
+    completed_pool(app, 4, campaign="Lyon")
+    completed_pool(app, 3, campaign="Nice", seed=9)
+    ids = [campaign_id(app, "Lyon"), campaign_id(app, "Nice")]
+    page = recruiter.get(f"/shortlist?campaign={ids[0]}&campaign={ids[1]}", follow_redirects=True)
+    assert page.status_code == 200
+    assert len(re.findall(r'/candidates/\d+">', page.text)) == 7
+    assert "<td>Lyon" in page.text and "<td>Nice" in page.text
+    assert "ensemble des campagnes choisies (n = 7)" in page.text
+
+
+def test_decision_needs_a_note_and_is_kept_with_who_and_when(app, recruiter):
+    new_campaign(recruiter)
+    completed_pool(app, 2)
+    with app.app_context():
+        invitation_id = db.session.scalar(sa.select(Invitation.id))
+    page = recruiter.get(f"/candidates/{invitation_id}")
+    assert "un élément parmi d'autres" in page.text
+    empty = recruiter.post(
+        f"/candidates/{invitation_id}",
+        data={"csrf_token": csrf_from(page.text), "decision": "reject", "note": "  "},
+    )
+    assert empty.status_code == 400 and count(app, Decision) == 0
+    bogus = recruiter.post(
+        f"/candidates/{invitation_id}",
+        data={"csrf_token": csrf_from(page.text), "decision": "fire", "note": "x"},
+    )
+    assert bogus.status_code == 400 and count(app, Decision) == 0
+    ok = recruiter.post(
+        f"/candidates/{invitation_id}",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "decision": "shortlist",
+            "note": "Très à l'écoute en entretien téléphonique.",
+        },
+    )
+    assert ok.status_code == 303
+    with app.app_context():
+        decision = db.session.scalar(sa.select(Decision))
+        assert decision.user.email == "recruiter@acme.example.org"
+        assert (utcnow() - decision.created_at).total_seconds() < 60
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "decision"))
+        assert event.target_id == invitation_id and "note" not in event.details
+    shortlist = recruiter.get(f"/campaigns/{campaign_id(app)}/shortlist")
+    assert "Retenir pour un entretien" in shortlist.text
+
+
+def test_compare_two_to_four_candidates(app, recruiter):
+    new_campaign(recruiter)
+    completed_pool(app, 5)
+    with app.app_context():
+        ids = list(db.session.scalars(sa.select(Invitation.id).order_by(Invitation.id)))
+    page = recruiter.get("/compare?" + "&".join(f"id={i}" for i in ids[:3]))
+    assert page.status_code == 200
+    assert page.text.count('class="bar') >= 3 or "<svg" in page.text
+    form = app.extensions["recruit.bank"].get("mini", "fr")
+    for item in form.items:
+        best = item.keyed_best(item.scales[0])
+        assert best.rationale.replace("'", "&#39;") in page.text
+    one = recruiter.get(f"/compare?id={ids[0]}")
+    assert one.status_code == 302
+    five = recruiter.get("/compare?" + "&".join(f"id={i}" for i in ids[:5]))
+    assert five.status_code == 302
+
+
+def test_shortlist_runs_a_constant_number_of_queries(app, recruiter):
+    """10 or 5,000 completed candidates: the same number of SQL statements for one page."""
+    new_campaign(recruiter)
+    cid = campaign_id(app)
+
+    def fill(n):
+        with app.app_context():
+            campaign = db.session.get(Campaign, cid)
+            rows = [{"name": f"P{i}", "email": f"p{i}-{n}@example.org"} for i in range(n)]
+            invitations = recruiting.invite_many(campaign, rows)
+            rng = np.random.default_rng(n)
+            for invitation in invitations:
+                invitation.status = "completed"
+                invitation.completed_at = utcnow()
+            db.session.flush()
+            results_ = [
+                Result(
+                    invitation_id=i.id,
+                    form_id="mini",
+                    form_version="v",
+                    scoring_method="pomp-v1",
+                    composite=float(rng.uniform(20, 90)),
+                )
+                for i in invitations
+            ]
+            from recruit.models import FormVersion
+
+            if db.session.get(FormVersion, "v") is None:
+                db.session.add(FormVersion(version="v", form_id="mini", language="fr", content={}))
+            db.session.add_all(results_)
+            db.session.flush()
+            db.session.add_all(
+                ScaleScore(result_id=r.id, scale_id=s, value=float(rng.uniform(0, 100)), n_items=2)
+                for r in results_
+                for s in ("plaisir", "ecoute")
+            )
+            db.session.commit()
+
+    def statements():
+        seen = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        sa.event.listen(engine, "before_cursor_execute", listener)
+        try:
+            page = recruiter.get(f"/campaigns/{cid}/shortlist")
+            assert page.status_code == 200
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    fill(10)
+    small = statements()
+    fill(4990)
+    large = statements()
+    assert small == large
