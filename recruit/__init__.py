@@ -24,6 +24,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     register_blueprints(app)
     register_templates(app)
     register_headers(app)
+    register_mail(app)
     register_cli(app)
     return app
 
@@ -102,6 +103,20 @@ def register_headers(app: Flask) -> None:
             "Referrer-Policy", g.get("referrer_policy", "strict-origin-when-cross-origin")
         )
         return response
+
+
+def register_mail(app: Flask) -> None:
+    """With MAIL_WORKER=thread the app sends its own outbox from a thread, started lazily."""
+    if app.config["MAIL_WORKER"] != "thread":
+        return
+    from recruit.mail import MailWorker
+
+    worker = app.extensions["recruit.mail_worker"] = MailWorker()
+
+    @app.before_request
+    def start_mail_worker():
+        if not worker.running:
+            worker.start(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -193,7 +193,34 @@ def user_create(org_name, email, role, name, password_stdin):
         click.echo(f"Password: {password}")
 
 
+@click.group("mail")
+def mail_group():
+    """The email outbox."""
+
+
+@mail_group.command("send")
+@click.option("--loop", is_flag=True, help="Keep running and send as messages arrive.")
+@with_appcontext
+def mail_send(loop):
+    """Deliver the pending messages once (cron), or keep doing it (a worker process)."""
+    from recruit import mail
+
+    if not loop:
+        report = mail.send_pending()
+        click.echo(f"{report.sent} sent, {report.retried} to retry, {report.failed} failed.")
+        return
+    worker = mail.MailWorker()
+    worker.start(current_app._get_current_object())
+    click.echo("Sending the outbox; Ctrl+C to stop.")
+    try:
+        while worker.running:
+            worker._thread.join(1.0)
+    except KeyboardInterrupt:
+        worker.stop()
+
+
 def register_commands(app) -> None:
+    app.cli.add_command(mail_group)
     app.cli.add_command(user_group)
     app.cli.add_command(norms_group)
     app.cli.add_command(rescore)

@@ -147,6 +147,7 @@ def make_app(url: str, bank: Path = MINI_BANK, **overrides):
         "QUESTIONS_DIR": str(bank),
         "SECRET_KEY": "test-secret",
         "RECRUIT_BASE_URL": "http://localhost",
+        "MAIL_WORKER": "off",
     }
     config.update(overrides)
     return create_app(config)

@@ -20,14 +20,16 @@ LAPTOP = {"width": 1280, "height": 800}
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
     """The app with the real bank on its own SQLite file, served from a thread."""
-    url = migrated(f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.sqlite3'}")
-    app = make_app(url, bank=REAL_BANK)
+    folder = tmp_path_factory.mktemp("live")
+    url = migrated(f"sqlite:///{folder / 'live.sqlite3'}")
+    app = make_app(url, bank=REAL_BANK, MAIL_WORKER="thread", MAIL_OUTBOX_DIR=str(folder / "mail"))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     app.config["RECRUIT_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield app
     server.shutdown()
+    app.extensions["recruit.mail_worker"].stop()
     empty_database(app)
 
 

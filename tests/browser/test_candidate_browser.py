@@ -49,10 +49,15 @@ def answer_visible_page(page):
         item.locator("input[type=radio]").nth(1).check()
 
 
-def submit(page):
-    """Click the form's submit button and wait for the next page to load."""
+def submit(page, name: str | None = None):
+    """Click the page's submit button (or the one named) and wait for the next page to load."""
+    button = (
+        page.get_by_role("button", name=name, exact=True)
+        if name
+        else page.locator("main form button[type=submit]")
+    )
     with page.expect_navigation():
-        page.locator("form button[type=submit]").click()
+        button.click()
 
 
 def page_number(page) -> tuple[int, int]:
