@@ -15,7 +15,8 @@ Definitions (the README repeats them):
 - Small pools (n < ``min_pool``) are flagged provisional and shrunk toward a reference norm:
   location = (n m_pool + k m_ref) / (n + k), spread^2 = ((n - 1) s_pool^2 + k s_ref^2) /
   ((n - 1) + k), k = ``shrink_k`` (default ``min_pool``); their percentile is 100 Phi(z), since a
-  handful of people give no usable ranks. Pools with n >= ``min_pool`` are not shrunk.
+  handful of people give no usable ranks (bounded to 0.1..99.9). Pools with n >= ``min_pool``
+  are not shrunk.
 - Missing scores stay missing (NaN) in every output, never zero.
 """
 
@@ -30,6 +31,9 @@ from scipy import special, stats
 
 METHODS = ("standard", "robust")
 MAD_TO_SD = 1.4826
+# Percentiles read from the normal curve stay within 0.1..99.9: beyond about 3 SD the curve says
+# nothing a pool of this size could support, and 100 Phi(z) would round to 0 or 100.
+NORMAL_PCT_LOW, NORMAL_PCT_HIGH = 0.1, 99.9
 STANINE_BOUNDS = np.array([4, 11, 23, 40, 60, 77, 89, 96], dtype=float)
 # Columns of a norm table besides the pool columns.
 TABLE_COLUMNS = [
@@ -214,7 +218,8 @@ def apply_norms(
             if ranks is not None
             else np.nan
         )
-        pct = np.where(per_row("by_rank", scale) == 1.0, mid_rank, 100.0 * special.ndtr(z))
+        normal = np.clip(100.0 * special.ndtr(z), NORMAL_PCT_LOW, NORMAL_PCT_HIGH)
+        pct = np.where(per_row("by_rank", scale) == 1.0, mid_rank, normal)
         pct = np.where(np.isnan(z), np.nan, pct)
         out[f"{scale}_z"] = z
         out[f"{scale}_t"] = 50.0 + 10.0 * z
