@@ -28,8 +28,9 @@ def recruiter_account(live_app):
             recruiting.create_organisation("Brasserie Test")
         )
         if accounts.find_user("rita@brasserie.example.org") is None:
-            accounts.create_user(organisation, "rita@brasserie.example.org", "recruiter",
-                                 PASSWORD, "Rita")
+            accounts.create_user(
+                organisation, "rita@brasserie.example.org", "recruiter", PASSWORD, "Rita"
+            )
         db.session.commit()
     return "rita@brasserie.example.org"
 
