@@ -12,7 +12,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from recruit import bank as bank_module
 from recruit import demo as demo_data
-from recruit import results
+from recruit import links, results
 from recruit.auth import services as accounts
 from recruit.config import QUESTIONS_DIR
 from recruit.extensions import db
@@ -95,7 +95,7 @@ def invite(org_name, form_id, lang, name, email, expires_in_days):
     click.echo(
         f"Invitation {invitation.id} for {name}, valid until {invitation.expires_at:%Y-%m-%d}."
     )
-    click.echo(recruiting.link_for(token))
+    click.echo(links.link_for(token))
 
 
 @click.command("demo")
@@ -214,7 +214,7 @@ def mail_send(loop):
     click.echo("Sending the outbox; Ctrl+C to stop.")
     try:
         while worker.running:
-            worker._thread.join(1.0)
+            worker.join(1.0)
     except KeyboardInterrupt:
         worker.stop()
 

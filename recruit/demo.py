@@ -16,7 +16,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from recruit import results, scoring
+from recruit import links, results, scoring
 from recruit.auth import services as accounts
 from recruit.candidate import services as taking
 from recruit.extensions import db
@@ -234,7 +234,5 @@ def build() -> dict:
     return {
         "organisation": organisation,
         "users": USERS,
-        "links": [
-            (c, name, inv.status, recruiting.invitation_link(inv)) for c, name, inv in try_links
-        ],
+        "links": [(c, name, inv.status, links.invitation_link(inv)) for c, name, inv in try_links],
     }

@@ -22,8 +22,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from recruit.extensions import db
+from recruit.links import invitation_link
 from recruit.models import MESSAGE_KINDS, Invitation, OutboxMessage, utcnow
-from recruit.recruiter.services import invitation_link
 
 logger = logging.getLogger(__name__)
 
@@ -335,6 +335,11 @@ class MailWorker:
             target=self._run, args=(app,), name="recruit-mail", daemon=True
         )
         self._thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the thread to end (it ends only when stopped)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def notify(self) -> None:
         """Ask for a round now, e.g. right after committing new messages."""

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from recruit import access, audit, mail, results
+from recruit import access, audit, links, mail, results
 from recruit.extensions import db
 from recruit.models import (
     Campaign,
@@ -161,9 +161,7 @@ def _campaign_page(campaign, invite_form=None, status=200):
     return render_template(
         "recruiter/campaign.html",
         campaign=campaign,
-        rows=[
-            (inv, cand, services.invitation_link(inv), messages.get(inv.id)) for inv, cand in rows
-        ],
+        rows=[(inv, cand, links.invitation_link(inv), messages.get(inv.id)) for inv, cand in rows],
         now=now,
         counts=counts,
         rate=services.completion_rate(counts),
@@ -591,7 +589,7 @@ def candidate(invitation_id: int):
         bank_form=bank_form,
         history=shortlist.decision_history(invitation),
         decision_labels=DECISION_LABELS,
-        link=services.invitation_link(invitation),
+        link=links.invitation_link(invitation),
         messages=db.session.scalars(
             sa.select(OutboxMessage)
             .where(OutboxMessage.invitation_id == invitation.id)
