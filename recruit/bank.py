@@ -44,6 +44,7 @@ class _Frozen(BaseModel):
 class Scale(_Frozen):
     id: Id
     label: str = Field(min_length=1, max_length=80)
+    short: str | None = Field(default=None, max_length=24)  # for table headers
     description: str = Field(min_length=1, max_length=400)
     weight: float = Field(ge=0, le=1)
 

@@ -289,7 +289,7 @@ def outbox(campaign_id: int):
 
 
 @bp.get("/messages/<int:message_id>.eml")
-@read
+@write
 def message_file(message_id: int):
     message = db.session.scalar(
         sa.select(OutboxMessage).where(
@@ -498,8 +498,10 @@ def _render_shortlist(campaign_ids, campaigns_shown, template_args):
         "composite": _("Indice d'orientation service"),
         **{s.id: s.label for s in form.scales},
     }
+    shorts = {"composite": _("Indice"), **{s.id: s.short or s.label for s in form.scales}}
     return render_template(
         "recruiter/shortlist.html",
+        shorts=shorts,
         page=page,
         norm=norm,
         sort=sort,
@@ -605,11 +607,11 @@ def compare():
     ids = list(dict.fromkeys(request.args.getlist("id", type=int)))
     if not 2 <= len(ids) <= shortlist.MAX_COMPARE:
         flash(_("Choisissez de 2 à 4 candidats à comparer."), "error")
-        return redirect(request.referrer or url_for(".campaigns"))
+        return redirect(url_for(".campaigns"))
     invitations = [access.invitation_or_404(i) for i in ids]
     if any(i.status != "completed" for i in invitations):
         flash(_("Seuls les candidats qui ont terminé le test peuvent être comparés."), "error")
-        return redirect(request.referrer or url_for(".campaigns"))
+        return redirect(url_for(".campaigns"))
     if len({i.campaign.form_id for i in invitations}) > 1:
         abort(400)
     first = invitations[0].campaign

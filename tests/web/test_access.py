@@ -115,7 +115,7 @@ ROUTES = [
     Route("recruiter.remind",            "POST", campaign, BUTTON,         302, 403, 303, 303),
     Route("recruiter.outbox",            "GET",  campaign, None,           302, 200, 200, 200),
     Route("recruiter.message_file",      "GET",  lambda w: {"message_id": w.message},
-                                                          None,            302, 200, 200, 200),
+                                                          None,            302, 403, 200, 200),
     Route("recruiter.import_candidates", "GET",  campaign, None,           302, 403, 200, 200),
     Route("recruiter.import_candidates", "POST", campaign, csv_upload,     302, 403, 200, 200),
     Route("recruiter.confirm_import",    "POST",
