@@ -11,13 +11,13 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from recruit import bank as bank_module
+from recruit import campaigns as recruiting
 from recruit import demo as demo_data
 from recruit import links, results
 from recruit.auth import services as accounts
 from recruit.config import QUESTIONS_DIR
 from recruit.extensions import db
 from recruit.models import Organisation
-from recruit.recruiter import services as recruiting
 
 
 @click.group("bank")

@@ -16,12 +16,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from recruit import campaigns as recruiting
 from recruit import links, results, scoring
 from recruit.auth import services as accounts
 from recruit.candidate import services as taking
 from recruit.extensions import db
 from recruit.models import Campaign, Invitation, ReferenceNorm, utcnow
-from recruit.recruiter import services as recruiting
 
 ORGANISATION = "Maison Démo"
 FORM = "service-orientation"

@@ -206,9 +206,9 @@ def make_invitation(
     token. The campaign is the organisation's default one for the form unless titled."""
     import sqlalchemy as sa
 
+    from recruit import campaigns as services
     from recruit.extensions import db
     from recruit.models import Campaign
-    from recruit.recruiter import services
 
     with app.app_context():
         organisation = services.find_organisation(org) or services.create_organisation(org)

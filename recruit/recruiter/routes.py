@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from recruit import access, audit, links, mail, results
+from recruit import campaigns as services
 from recruit.extensions import db
 from recruit.models import (
     Campaign,
@@ -29,7 +30,7 @@ from recruit.models import (
     OutboxMessage,
     utcnow,
 )
-from recruit.recruiter import charts, importing, services, shortlist
+from recruit.recruiter import charts, importing, shortlist
 from recruit.recruiter.forms import (
     DECISION_LABELS,
     ButtonForm,

@@ -9,10 +9,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from recruit import campaigns as recruiting
 from recruit.auth import services as accounts
 from recruit.extensions import db
 from recruit.models import Candidate, Invitation, token_for
-from recruit.recruiter import services as recruiting
 from tests.browser.conftest import LAPTOP, PHONE, screenshot
 from tests.browser.test_candidate_browser import answer_visible_page, assert_accessible, submit
 from tests.conftest import complete_invitation, random_responses

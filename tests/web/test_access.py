@@ -22,6 +22,7 @@ from flask import url_for
 
 from recruit import mail
 from recruit.auth.services import create_user
+from recruit.campaigns import find_organisation
 from recruit.extensions import db
 from recruit.models import (
     AuditEvent,
@@ -34,7 +35,6 @@ from recruit.models import (
     User,
     token_hash,
 )
-from recruit.recruiter.services import find_organisation
 from tests.conftest import complete_invitation, csrf_from, make_invitation, random_responses
 
 PASSWORD = "correct horse battery staple"

@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from recruit import campaigns as recruiting
 from recruit import frames, norms
 from recruit.auth import services as accounts
 from recruit.extensions import db
@@ -25,7 +26,6 @@ from recruit.models import (
     ScaleScore,
     utcnow,
 )
-from recruit.recruiter import services as recruiting
 from tests.conftest import complete_invitation, csrf_from, make_invitation, random_responses
 
 PASSWORD = "correct horse battery"

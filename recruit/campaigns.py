@@ -1,4 +1,4 @@
-"""Organisations, campaigns and invitations, as the recruiter side creates them."""
+"""Organisations, campaigns (applicant pools) and invitations: services shared by every side."""
 
 from __future__ import annotations
 
