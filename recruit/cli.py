@@ -10,10 +10,10 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from recruit import apikeys, links, results
 from recruit import bank as bank_module
 from recruit import campaigns as recruiting
 from recruit import demo as demo_data
-from recruit import links, results
 from recruit.auth import services as accounts
 from recruit.config import QUESTIONS_DIR
 from recruit.extensions import db
@@ -219,7 +219,28 @@ def mail_send(loop):
         worker.stop()
 
 
+@click.group("apikey")
+def apikey_group():
+    """API keys for an ATS."""
+
+
+@apikey_group.command("create")
+@click.option("--org", "org_name", required=True, help="Organisation name.")
+@click.option("--name", default="ATS", help="What the key is for.")
+@with_appcontext
+def apikey_create(org_name, name):
+    """Create an API key and print it (last line); only its hash is kept."""
+    organisation = recruiting.find_organisation(org_name)
+    if organisation is None:
+        raise click.ClickException(f"no organisation named '{org_name}'")
+    record, key = apikeys.create_key(organisation, name)
+    db.session.commit()
+    click.echo(f"API key {record.prefix}… ({record.name}) created for {organisation.name}.")
+    click.echo(key)
+
+
 def register_commands(app) -> None:
+    app.cli.add_command(apikey_group)
     app.cli.add_command(mail_group)
     app.cli.add_command(user_group)
     app.cli.add_command(norms_group)
