@@ -71,14 +71,20 @@ def register_bank(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from recruit import pages
+    from recruit.api.openapi import make_api
+    from recruit.api.routes import bp as api_bp
     from recruit.auth.routes import bp as auth_bp
     from recruit.candidate.routes import bp as candidate_bp
+    from recruit.hr.routes import bp as hr_bp
     from recruit.recruiter.routes import bp as recruiter_bp
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(candidate_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(recruiter_bp)
+    app.register_blueprint(hr_bp)
+    make_api(app).register_blueprint(api_bp)  # JSON API v1 and its generated OpenAPI document
+    csrf.exempt(api_bp)  # the API authenticates by bearer keys, not cookies
     pages.register_error_pages(app)
 
 

@@ -207,8 +207,12 @@ def build() -> dict:
                 continue
             if n < pool.completed + pool.started:
                 taking.record_consent(invitation, form, consent_text, pool.language)
-                done = answers if n < pool.completed else dict(list(answers.items())[:9])
-                taking.save_page(invitation, form, 1, done, rng.uniform(60, 240))
+                pages = form.pages(invitation.seed)
+                # Those who stop do so after a few pages, like real candidates.
+                stop = len(pages) if n < pool.completed else rng.randint(0, len(pages) - 2)
+                for number, page in enumerate(pages[:stop], start=1):
+                    responses = {item.id: answers[item.id] for item in page}
+                    taking.save_page(invitation, form, number, responses, rng.uniform(60, 240))
                 if n < pool.completed:
                     taking.submit(invitation, form)
                     finished = utcnow() - timedelta(

@@ -46,3 +46,13 @@ class UserForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """A button that posts: only the CSRF token."""
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField(
+        _l("À quoi sert cette clé ?"),
+        validators=[
+            DataRequired(_l("Donnez un nom à la clé, par exemple le nom de votre ATS.")),
+            Length(max=80),
+        ],
+    )

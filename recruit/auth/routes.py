@@ -9,9 +9,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from recruit import access, audit
+from recruit import access, apikeys, audit
 from recruit.auth import services
-from recruit.auth.forms import EmptyForm, LoginForm, UserForm
+from recruit.auth.forms import ApiKeyForm, EmptyForm, LoginForm, UserForm
 from recruit.extensions import db, limiter
 from recruit.models import User
 
@@ -36,7 +36,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def home_for(user) -> str:
-    return url_for("recruiter.campaigns")
+    return url_for("hr.dashboard") if user.role == "hr" else url_for("recruiter.campaigns")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -113,3 +113,43 @@ def toggle_active(user_id: int):
     audit.record("user_enabled" if user.active else "user_disabled", "user", user.id)
     db.session.commit()
     return redirect(url_for("auth.users"), 303)
+
+
+@bp.route("/admin/api-keys", methods=["GET", "POST"])
+@access.role_required("admin")
+def api_keys():
+    """The organisation's API keys; a new key is shown once, on the page that creates it."""
+    form = ApiKeyForm()
+    created = None
+    status = 200
+    if form.validate_on_submit():
+        record, key = apikeys.create_key(
+            current_user.organisation, form.name.data, user_id=current_user.id
+        )
+        audit.record("api_key_created", "api_key", record.id)
+        db.session.commit()
+        created = key
+    elif request.method == "POST":
+        status = 400
+    return render_template(
+        "auth/api_keys.html",
+        form=ApiKeyForm(formdata=None) if created else form,
+        keys=apikeys.keys_of(access.organisation_id()),
+        created=created,
+        button=EmptyForm(),
+    ), status
+
+
+@bp.post("/admin/api-keys/<int:key_id>/revoke")
+@access.role_required("admin")
+def revoke_api_key(key_id: int):
+    record = next((k for k in apikeys.keys_of(access.organisation_id()) if k.id == key_id), None)
+    if record is None:
+        abort(404)
+    if not EmptyForm().validate():
+        abort(400)
+    apikeys.revoke(record)
+    audit.record("api_key_revoked", "api_key", record.id)
+    db.session.commit()
+    flash(_("Clé révoquée : elle ne donne plus accès à l'API."), "success")
+    return redirect(url_for("auth.api_keys"), 303)

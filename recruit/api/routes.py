@@ -1,0 +1,314 @@
+"""JSON API v1: forms, campaigns, invitations and results for an ATS, by bearer API key.
+
+Every view reads the organisation from the key (``organisation_id()``); ids of another
+organisation are 404. Views parse (the schemas), call the shared services, commit once.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from http import HTTPStatus
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+from flask import current_app, g, request, url_for
+from flask_smorest import Blueprint
+
+from recruit import apikeys, audit, campaigns, mail
+from recruit.api import errors, services
+from recruit.api.errors import ApiError, unauthorized
+from recruit.api.schemas import (
+    CampaignCreateSchema,
+    CampaignListArgsSchema,
+    CampaignPageSchema,
+    CampaignSchema,
+    FormPageSchema,
+    InvitationBatchSchema,
+    InvitationListArgsSchema,
+    InvitationPageSchema,
+    InvitationSchema,
+    PageArgsSchema,
+    ResultPageSchema,
+    ResultsArgsSchema,
+)
+from recruit.extensions import db
+from recruit.models import Campaign, Organisation, utcnow
+
+bp = Blueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Forms, campaigns, invitations and results of the key's organisation.",
+)
+errors.register(bp)
+
+PUBLIC_ENDPOINTS = {"api.openapi"}
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+# last_used_at is written at most once a minute per key, not on every request.
+LAST_USED_PRECISION = timedelta(minutes=1)
+CAMPAIGN_ID = "<api_id:campaign_id>"  # recruit.api.openapi.IdConverter
+INVITATION_ID = "<api_id:invitation_id>"
+
+
+def documented_errors(*statuses: int):
+    """Document the error responses an operation can give (always 401: every one needs a key)."""
+
+    def decorator(view):
+        for status in sorted({401, *statuses}):
+            view = bp.alt_response(status, response=HTTPStatus(status).name)(view)
+        return view
+
+    return decorator
+
+
+def organisation_id() -> int:
+    """The organisation of the request's API key."""
+    return g.api_key.organisation_id
+
+
+@bp.before_request
+def authenticate():
+    """Every operation but the document needs a live key: `Authorization: Bearer <key>`."""
+    if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
+        return
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    if not scheme:
+        raise unauthorized("missing_key", "Send an API key: `Authorization: Bearer <key>`.")
+    record = apikeys.authenticate(key.strip()) if scheme.lower() == "bearer" else None
+    if record is None:
+        raise unauthorized("invalid_key", "This API key is unknown or revoked.")
+    now = utcnow()
+    if record.last_used_at is None or now - record.last_used_at >= LAST_USED_PRECISION:
+        record.last_used_at = now
+        db.session.commit()
+    g.api_key = record
+
+
+@bp.before_request
+def parse_json_body():
+    """Bodies are JSON: 415 for another type, 400 for malformed JSON (checked before views)."""
+    if request.method not in BODY_METHODS or request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    if not request.is_json:
+        raise ApiError(415, "unsupported_media_type", "Send JSON: `application/json`.")
+    try:
+        g.json_body = json.loads(request.get_data(cache=True))
+    except ValueError:
+        raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+
+
+def _actor() -> SimpleNamespace:
+    """Who the audit log names for an API call: the key's organisation, no user."""
+    return SimpleNamespace(organisation_id=g.api_key.organisation_id, id=None)
+
+
+# --- The document ---------------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+@bp.doc(security=[])
+@bp.response(200, {"type": "object"}, description="This OpenAPI 3 document.")
+def openapi():
+    """The OpenAPI document of this API (no key needed)."""
+    spec = current_app.extensions["recruit.api"].spec
+    return current_app.response_class(json.dumps(spec.to_dict()), mimetype="application/json")
+
+
+# --- Forms ----------------------------------------------------------------------------------
+
+
+@bp.get("/forms")
+@bp.arguments(PageArgsSchema, location="query", error_status_code=400)
+@bp.response(200, FormPageSchema)
+@documented_errors(400)
+def forms(args):
+    """The bank's forms, with their languages, scales and versions."""
+    described = services.describe_forms(current_app.extensions["recruit.bank"])
+    page, per_page = args["page"], args["per_page"]
+    start = (page - 1) * per_page
+    return services.page_of(len(described), page, per_page, described[start : start + per_page])
+
+
+# --- Campaigns ------------------------------------------------------------------------------
+
+
+def describe_campaign(campaign: Campaign, counts: dict[int, dict[str, int]]) -> dict:
+    stats = counts.get(campaign.id, dict.fromkeys(campaigns.STATUS_COUNTS, 0))
+    return {
+        "id": campaign.id,
+        "title": campaign.title,
+        "site": campaign.site,
+        "form_id": campaign.form_id,
+        "language": campaign.language,
+        "status": campaign.status,
+        "invitation_days": campaign.invitation_days,
+        "deadline": campaign.deadline,
+        "created_at": campaign.created_at,
+        "closed_at": campaign.closed_at,
+        "counts": stats,
+        "completion_rate": campaigns.completion_rate(stats),
+    }
+
+
+@bp.post("/campaigns")
+@bp.arguments(CampaignCreateSchema)
+@bp.response(201, CampaignSchema, headers={"Location": {"schema": {"type": "string"}}})
+@documented_errors(400, 413, 415, 422)
+def create_campaign(fields):
+    """Open a campaign: one job at one site, with one form in one language."""
+    form = services.form_for(
+        current_app.extensions["recruit.bank"], fields["form_id"], fields["language"]
+    )
+    deadline = fields["deadline"]
+    if deadline is not None and deadline < utcnow().date():
+        raise ApiError(422, "deadline_past", "The deadline is already past.", field="deadline")
+    organisation = db.session.get(Organisation, organisation_id())
+    try:
+        campaign = campaigns.open_campaign(
+            organisation,
+            form,
+            title=fields["title"],
+            site=fields["site"],
+            invitation_days=fields["invitation_days"],
+            deadline=deadline,
+        )
+    except campaigns.InvitationError as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+    audit.record("campaign_opened", "campaign", campaign.id, user=_actor(), api_key=g.api_key.id)
+    db.session.commit()
+    location = url_for(".campaign", campaign_id=campaign.id)
+    return describe_campaign(campaign, {}), 201, {"Location": location}
+
+
+@bp.get("/campaigns")
+@bp.arguments(CampaignListArgsSchema, location="query", error_status_code=400)
+@bp.response(200, CampaignPageSchema)
+@documented_errors(400)
+def list_campaigns(args):
+    """The organisation's campaigns, newest first, with their counts and completion rate."""
+    query = (
+        sa.select(Campaign)
+        .where(Campaign.organisation_id == organisation_id())
+        .order_by(Campaign.id.desc())
+    )
+    if "status" in args:
+        query = query.where(Campaign.status == args["status"])
+    total, rows = services.paginate(query, args["page"], args["per_page"])
+    counts = campaigns.campaign_counts(organisation_id())
+    items = [describe_campaign(campaign, counts) for (campaign,) in rows]
+    return services.page_of(total, args["page"], args["per_page"], items)
+
+
+@bp.get(f"/campaigns/{CAMPAIGN_ID}")
+@bp.response(200, CampaignSchema)
+@documented_errors(404)
+def campaign(campaign_id: int):
+    """One campaign with its counts."""
+    found = services.campaign_or_404(organisation_id(), campaign_id)
+    return describe_campaign(found, campaigns.campaign_counts(organisation_id()))
+
+
+# --- Invitations ----------------------------------------------------------------------------
+
+
+@bp.post(f"/campaigns/{CAMPAIGN_ID}/invitations")
+@bp.doc(
+    requestBody={
+        "required": True,
+        "description": "The candidates (1 to 5000), as a bare list or with `send_email`. "
+        "All or nothing: one bad row and nobody is invited (422 lists every problem).",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/InvitationRequest"},
+                        {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/CandidateRow"},
+                            "minItems": 1,
+                            "maxItems": 5000,
+                        },
+                    ]
+                }
+            }
+        },
+    }
+)
+@bp.response(201, InvitationBatchSchema)
+@documented_errors(400, 404, 413, 415, 422)
+def invite(campaign_id: int):
+    """Invite candidates into a campaign; each gets a personal link (emails optional)."""
+    campaign = services.campaign_or_404(organisation_id(), campaign_id)
+    rows, send_email = services.parse_invitation_request(g.json_body)
+    clean = services.check_candidates(campaign, rows)
+    invitations = campaigns.invite_many(campaign, clean)
+    if send_email:
+        for invitation in invitations:
+            mail.enqueue(invitation, "invitation")
+    audit.record(
+        "candidates_invited",
+        "campaign",
+        campaign.id,
+        user=_actor(),
+        api_key=g.api_key.id,
+        count=len(invitations),
+        emails=send_email,
+    )
+    db.session.commit()
+    if send_email and (worker := current_app.extensions.get("recruit.mail_worker")):
+        worker.notify()
+    now = utcnow()
+    items = [services.describe_invitation(i, i.candidate, now) for i in invitations]
+    return {"items": items, "send_email": send_email}, 201
+
+
+@bp.get(f"/campaigns/{CAMPAIGN_ID}/invitations")
+@bp.arguments(InvitationListArgsSchema, location="query", error_status_code=400)
+@bp.response(200, InvitationPageSchema)
+@documented_errors(400, 404)
+def list_invitations(args, campaign_id: int):
+    """The campaign's invitations, oldest first; the link only while it can be used."""
+    found = services.campaign_or_404(organisation_id(), campaign_id)
+    now = utcnow()
+    query = services.invitations_query(found, args.get("status"), now)
+    total, rows = services.paginate(query, args["page"], args["per_page"])
+    items = [services.describe_invitation(i, c, now) for i, c in rows]
+    return services.page_of(total, args["page"], args["per_page"], items)
+
+
+@bp.get(f"/campaigns/{CAMPAIGN_ID}/invitations/{INVITATION_ID}")
+@bp.response(200, InvitationSchema)
+@documented_errors(404)
+def invitation(campaign_id: int, invitation_id: int):
+    """One invitation of the campaign, to follow its status."""
+    found = services.campaign_or_404(organisation_id(), campaign_id)
+    invitation, candidate = services.invitation_or_404(found, invitation_id)
+    return services.describe_invitation(invitation, candidate, utcnow())
+
+
+# --- Results --------------------------------------------------------------------------------
+
+
+@bp.get(f"/campaigns/{CAMPAIGN_ID}/results")
+@bp.arguments(ResultsArgsSchema, location="query", error_status_code=400)
+@bp.response(200, ResultPageSchema)
+@documented_errors(400, 404, 409)
+def campaign_results(args, campaign_id: int):
+    """Raw and normalized scores of the completed tests, by invitation id.
+
+    For the composite and every scale: the raw score and z, T, percentile, sten and stanine on
+    the norm asked for. `reference` needs a stored reference norm (409 until there is one).
+    """
+    found = services.campaign_or_404(organisation_id(), campaign_id)
+    norm, scales, entries = services.campaign_results(found, args["norm"])
+    page, per_page = args["page"], args["per_page"]
+    start = (page - 1) * per_page
+    body = services.page_of(len(entries), page, per_page, entries[start : start + per_page])
+    return {**body, "campaign_id": found.id, "norm": norm, "scales": scales}
+
+
+# --- Exports --------------------------------------------------------------------------------
+# GET /api/v1/export.csv and GET /api/v1/export.xlsx (recruit.exports) are added here, on the
+# same `bp`: they get the key check, `organisation_id()` and JSON errors for free; document
+# them with @bp.response(200, content_type=...) and @documented_errors(...).

@@ -1,0 +1,144 @@
+"""The HR dashboard and its exports: read-only, across the organisation."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from recruit import access, exports
+from recruit.hr import charts, services
+
+bp = Blueprint("hr", __name__, url_prefix="/hr")
+
+hr_only = access.role_required("hr", "admin")
+
+
+def _date(name: str) -> date | None:
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        abort(400)
+
+
+def _filters() -> tuple[list[int] | None, services.Period]:
+    ids = request.args.getlist("campaign", type=int) or None
+    period = services.Period(_date("start"), _date("end"))
+    if period.start and period.end and period.start > period.end:
+        abort(400)
+    if ids:
+        for campaign_id in ids:
+            access.campaign_or_404(campaign_id)
+    return ids, period
+
+
+@bp.get("/")
+@hr_only
+def dashboard():
+    ids, period = _filters()
+    bank = current_app.extensions["recruit.bank"]
+    data = services.dashboard(bank, access.organisation_id(), ids, period)
+    all_campaigns = services.selected_campaigns(access.organisation_id(), None)
+    forms = {(c.form_id, c.language): bank.get(c.form_id, c.language) for c in data.campaigns}
+    labels = {"composite": _("Indice d'orientation service")}
+    for form in forms.values():
+        labels.update({s.id: s.label for s in form.scales if s.id not in labels})
+    boxes = {}
+    for scale in data.scales:
+        pools = [
+            (title, group[scale].dropna().tolist())
+            for title, group in data.scores.groupby("campaign", sort=True)
+        ] if not data.scores.empty else []  # fmt: skip
+        boxes[scale] = charts.boxplot_svg(
+            pools,
+            title=_("%(scale)s : notes brutes par campagne", scale=labels.get(scale, scale)),
+            axis_label=_("note brute (0–100)"),
+            low=0,
+            high=100,
+            chart_id=f"box-{scale}",
+            missing=_("aucune donnée"),
+        )
+    summaries = {
+        scale: [
+            (title, charts.five_numbers(group[scale].to_numpy()))
+            for title, group in data.scores.groupby("campaign", sort=True)
+        ]
+        for scale in data.scales
+    } if not data.scores.empty else {}  # fmt: skip
+    drop = charts.bars_svg(
+        [(_("Page %(n)s", n=page), count) for page, count in data.drop_off],
+        title=_("Où les candidats s'arrêtent"),
+        unit="",
+        chart_id="dropoff",
+    )
+    return render_template(
+        "hr/dashboard.html",
+        data=data,
+        all_campaigns=all_campaigns,
+        selected=set(ids or []),
+        labels=labels,
+        boxes=boxes,
+        summaries=summaries,
+        drop=drop,
+        query=request.query_string.decode(),
+    )
+
+
+def _export_filters() -> exports.ExportFilters:
+    ids, period = _filters()
+    norm = request.args.get("norm", "campaign")
+    if norm not in ("campaign", "pooled", "reference"):
+        abort(400)
+    return exports.ExportFilters(
+        campaign_ids=tuple(ids) if ids else None,
+        date_from=period.start,
+        date_to=period.end,
+        norm=norm,
+    )
+
+
+@bp.get("/export.csv")
+@hr_only
+def export_csv():
+    filters = _export_filters()
+    sep = ";" if request.args.get("sep") == "semicolon" else ","
+    frame, _context = _frame_or_409(filters)
+    name = f"recruit-export-{date.today().isoformat()}.csv"
+    return Response(
+        exports.csv_chunks(frame, sep=sep, bom=True),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.get("/export.xlsx")
+@hr_only
+def export_xlsx():
+    filters = _export_filters()
+    frame, context = _frame_or_409(filters)
+    # The workbook streams its rows to a temporary file (xlsxwriter's constant memory mode),
+    # which is then sent and removed.
+    target = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it after the response
+    exports.write_xlsx(frame, context, target)
+    target.seek(0)
+    return send_file(
+        target,
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"recruit-export-{date.today().isoformat()}.xlsx",
+    )
+
+
+def _frame_or_409(filters: exports.ExportFilters):
+    from recruit import results
+
+    try:
+        return exports.export_frame(current_user.organisation_id, filters)
+    except results.NormUnavailable:
+        abort(409)

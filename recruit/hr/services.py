@@ -1,0 +1,337 @@
+"""The HR dashboard's figures: funnel, timing, drop-off, score distributions, form quality.
+
+Every figure is computed from a handful of queries over the selected campaigns and period, then
+in pandas; nothing loops over candidates in Python except where answers are scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from recruit import norms, results
+from recruit.bank import Bank, Form
+from recruit.extensions import db
+from recruit.models import Answer, Campaign, Invitation, OutboxMessage, PageTime, utcnow
+
+
+@dataclass(frozen=True)
+class Period:
+    """Dates chosen on the dashboard, both inclusive; None = open-ended."""
+
+    start: date | None = None
+    end: date | None = None
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        low = datetime.combine(self.start, time.min) if self.start else None
+        high = datetime.combine(self.end + timedelta(days=1), time.min) if self.end else None
+        return low, high
+
+
+def _within(column, period: Period) -> list:
+    low, high = period.bounds()
+    conditions = []
+    if low is not None:
+        conditions.append(column >= low)
+    if high is not None:
+        conditions.append(column < high)
+    return conditions
+
+
+def selected_campaigns(organisation_id: int, campaign_ids: Sequence[int] | None) -> list[Campaign]:
+    query = sa.select(Campaign).where(Campaign.organisation_id == organisation_id)
+    if campaign_ids:
+        query = query.where(Campaign.id.in_([int(i) for i in campaign_ids]))
+    return list(db.session.scalars(query.order_by(Campaign.title, Campaign.id)))
+
+
+@dataclass(frozen=True)
+class Funnel:
+    invited: int
+    emailed: int
+    started: int
+    completed: int
+    expired: int
+    revoked: int
+    median_minutes: float | None
+
+    @property
+    def completion_rate(self) -> float | None:
+        base = self.invited - self.revoked
+        return 100.0 * self.completed / base if base else None
+
+
+def invitations_frame(campaign_ids: Sequence[int], period: Period) -> pd.DataFrame:
+    """One row per invitation created in the period: campaign, status, times."""
+    rows = db.session.execute(
+        sa.select(
+            Invitation.id,
+            Invitation.campaign_id,
+            Invitation.status,
+            Invitation.created_at,
+            Invitation.started_at,
+            Invitation.completed_at,
+            Invitation.expires_at,
+        ).where(
+            Invitation.campaign_id.in_(list(campaign_ids)),
+            *_within(Invitation.created_at, period),
+        )
+    ).all()
+    columns = ["invitation_id", "campaign_id", "status", "created_at", "started_at",
+               "completed_at", "expires_at"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def funnel(frame: pd.DataFrame) -> Funnel:
+    """Counts of the invitations in ``frame`` (see invitations_frame)."""
+    if frame.empty:
+        return Funnel(0, 0, 0, 0, 0, 0, None)
+    now = utcnow()
+    live = frame["status"].isin(["pending", "started"])
+    expired = live & (frame["expires_at"] <= now)
+    ids = [int(i) for i in frame["invitation_id"]]
+    emailed = db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(OutboxMessage.invitation_id))).where(
+            OutboxMessage.invitation_id.in_(ids),
+            OutboxMessage.kind == "invitation",
+            OutboxMessage.status == "sent",
+        )
+    )
+    done = frame[frame["status"] == "completed"]
+    minutes = (done["completed_at"] - done["started_at"]).dt.total_seconds() / 60
+    return Funnel(
+        invited=len(frame),
+        emailed=int(emailed or 0),
+        started=int(frame["started_at"].notna().sum()),
+        completed=len(done),
+        expired=int(expired.sum()),
+        revoked=int((frame["status"] == "revoked").sum()),
+        median_minutes=float(minutes.median()) if minutes.notna().any() else None,
+    )
+
+
+def drop_off(frame: pd.DataFrame, page_count: int) -> list[tuple[int, int]]:
+    """Where candidates who started but did not finish stopped: (page, how many).
+
+    A candidate stopped on the page after the last one they saved (page 1 if they saved none).
+    """
+    stopped = frame[frame["started_at"].notna() & (frame["status"] != "completed")]
+    if stopped.empty:
+        return [(page, 0) for page in range(1, page_count + 1)]
+    ids = [int(i) for i in stopped["invitation_id"]]
+    last = dict(
+        db.session.execute(
+            sa.select(PageTime.invitation_id, sa.func.max(PageTime.page))
+            .where(PageTime.invitation_id.in_(ids))
+            .group_by(PageTime.invitation_id)
+        ).all()
+    )
+    saved = stopped["invitation_id"].map(pd.Series(last, dtype="float64")).fillna(0)
+    counts = (saved + 1).clip(upper=page_count).astype(int).value_counts()
+    return [(page, int(counts.get(page, 0))) for page in range(1, page_count + 1)]
+
+
+def item_scores(form: Form, invitation_ids: Sequence[int]) -> pd.DataFrame:
+    """Each completed invitation's score on every item of ``form``, on the item's primary scale.
+
+    Rows: invitation ids; columns: item ids in the form's order; values 0..1 (NaN = no answer).
+    """
+    from recruit import scoring
+
+    payloads: dict[int, dict[str, dict]] = {int(i): {} for i in invitation_ids}
+    if payloads:
+        for invitation_id, item_id, payload in db.session.execute(
+            sa.select(Answer.invitation_id, Answer.item_id, Answer.payload).where(
+                Answer.invitation_id.in_(list(payloads))
+            )
+        ):
+            payloads[invitation_id][item_id] = payload
+    records = {}
+    for invitation_id, answers in payloads.items():
+        responses = results.valid_responses(form, answers)
+        records[invitation_id] = {
+            item_id: scoring.item_score(form.item(item_id), response, form.item(item_id).scales[0])
+            for item_id, response in responses.items()
+        }
+    frame = pd.DataFrame.from_dict(records, orient="index", columns=[i.id for i in form.items])
+    return frame.astype("float64")
+
+
+def endorsement(form: Form, invitation_ids: Sequence[int]) -> dict[str, list[dict]]:
+    """Per item, how often each option was picked (as best / worst / chosen) or its mean rating."""
+    counts: dict[str, dict[str, dict[str, float]]] = {
+        item.id: {
+            o.id: {"best": 0, "worst": 0, "chosen": 0, "rating_sum": 0.0} for o in item.options
+        }
+        for item in form.items
+    }
+    answered: dict[str, int] = dict.fromkeys(counts, 0)
+    if invitation_ids:
+        rows = db.session.execute(
+            sa.select(Answer.item_id, Answer.payload).where(
+                Answer.invitation_id.in_([int(i) for i in invitation_ids])
+            )
+        )
+        for item_id, payload in rows:
+            if item_id not in counts:
+                continue
+            options = counts[item_id]
+            if (
+                "best" in payload
+                and payload.get("best") in options
+                and payload.get("worst") in options
+            ):
+                options[payload["best"]]["best"] += 1
+                options[payload["worst"]]["worst"] += 1
+            elif "choice" in payload and payload["choice"] in options:
+                options[payload["choice"]]["chosen"] += 1
+            elif "ratings" in payload:
+                for option_id, value in payload["ratings"].items():
+                    if option_id in options:
+                        options[option_id]["rating_sum"] += value
+            else:
+                continue
+            answered[item_id] += 1
+    table = {}
+    for item in form.items:
+        n = answered[item.id]
+        primary = item.scales[0]
+        table[item.id] = [
+            {
+                "option": option.id,
+                "text": option.text,
+                "key": option.keys[primary],
+                "keyed_best": option.id == item.keyed_best(primary).id,
+                "best": 100.0 * counts[item.id][option.id]["best"] / n if n else None,
+                "worst": 100.0 * counts[item.id][option.id]["worst"] / n if n else None,
+                "chosen": 100.0 * counts[item.id][option.id]["chosen"] / n if n else None,
+                "mean_rating": counts[item.id][option.id]["rating_sum"] / n if n else None,
+            }
+            for option in item.options
+        ]
+    return table
+
+
+@dataclass(frozen=True)
+class Quality:
+    form: Form
+    n: int
+    reliability: norms.Reliability
+    items: pd.DataFrame  # norms.item_statistics + format and primary scale
+    endorsement: dict[str, list[dict]]
+
+
+def form_quality(
+    bank: Bank, campaigns: Sequence[Campaign], completed: pd.DataFrame
+) -> list[Quality]:
+    """Reliability, item statistics and option endorsement per form and language."""
+    qualities = []
+    by_campaign = {c.id: c for c in campaigns}
+    if completed.empty:
+        return qualities
+    version = completed["campaign_id"].map(
+        {c.id: f"{c.form_id}:{c.language}" for c in by_campaign.values()}
+    )
+    for key in sorted(version.dropna().unique()):
+        form_id, language = key.split(":")
+        form = bank.get(form_id, language)
+        ids = [int(i) for i in completed.loc[version == key, "invitation_id"]]
+        items = item_scores(form, ids)
+        stats = norms.item_statistics(items)
+        stats["format"] = [form.item(i).format for i in stats.index]
+        stats["scale"] = [form.scale(form.item(i).scales[0]).label for i in stats.index]
+        qualities.append(
+            Quality(form, len(ids), norms.reliability(items), stats, endorsement(form, ids))
+        )
+    return qualities
+
+
+@dataclass
+class PoolComparison:
+    """Per scale, each pool's mean before (raw) and after normalization (T on its campaign)."""
+
+    scale: str
+    rows: list[dict] = field(default_factory=list)
+    raw_gap: float | None = None
+    normalized_gap: float | None = None
+
+
+def pool_differences(scores: pd.DataFrame, scales: Sequence[str]) -> list[PoolComparison]:
+    """How far apart the pools' means are on raw scores, and on T-scores within each campaign."""
+    comparisons = []
+    if scores.empty:
+        return [PoolComparison(scale) for scale in scales]
+    grouped = scores.groupby("campaign_id", sort=False)
+    for scale in scales:
+        raw = grouped[scale].mean()
+        normalized = grouped[f"{scale}_t"].mean()
+        counts = grouped[scale].count()
+        titles = grouped["campaign"].first()
+        rows = [
+            {"campaign": titles[c], "n": int(counts[c]), "raw": raw[c], "t": normalized[c]}
+            for c in raw.index
+        ]
+        present = raw.dropna()
+        comparisons.append(
+            PoolComparison(
+                scale,
+                rows,
+                float(present.max() - present.min()) if len(present) > 1 else None,
+                float(normalized.dropna().max() - normalized.dropna().min())
+                if normalized.notna().sum() > 1
+                else None,
+            )
+        )
+    return comparisons
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    campaigns: list[Campaign]
+    period: Period
+    funnel: Funnel
+    drop_off: list[tuple[int, int]]
+    scores: pd.DataFrame
+    scales: list[str]
+    differences: list[PoolComparison]
+    quality: list[Quality]
+
+
+def dashboard(
+    bank: Bank, organisation_id: int, campaign_ids: Sequence[int] | None, period: Period
+) -> Dashboard:
+    """Every figure of the dashboard for the chosen campaigns and period."""
+    campaigns = selected_campaigns(organisation_id, campaign_ids)
+    ids = [c.id for c in campaigns]
+    invitations = invitations_frame(ids, period) if ids else invitations_frame([], period)
+    page_count = max((bank.get(c.form_id, c.language).page_count for c in campaigns), default=1)
+    scores, _info = results.normalized_scores(organisation_id, ids, norm="campaign")
+    if not scores.empty:
+        low, high = period.bounds()
+        keep = np.ones(len(scores), dtype=bool)
+        if low is not None:
+            keep &= (scores["completed_at"] >= low).to_numpy()
+        if high is not None:
+            keep &= (scores["completed_at"] < high).to_numpy()
+        scores = scores[keep]
+    present = set(results.scale_columns(scores)) if not scores.empty else set()
+    ordered = ["composite"] + [
+        s for c in campaigns for s in bank.get(c.form_id, c.language).scale_ids
+    ]
+    scales = [s for s in dict.fromkeys(ordered) if s in present]
+    completed = scores[["invitation_id", "campaign_id"]] if not scores.empty else scores
+    return Dashboard(
+        campaigns=campaigns,
+        period=period,
+        funnel=funnel(invitations),
+        drop_off=drop_off(invitations, page_count),
+        scores=scores,
+        scales=scales,
+        differences=pool_differences(scores, scales),
+        quality=form_quality(bank, campaigns, completed),
+    )

@@ -1,0 +1,166 @@
+"""The HR dashboard's figures on a small data set computed by hand, and its exports."""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from recruit import frames, norms, scoring
+from recruit.extensions import db
+from recruit.models import Invitation, PageTime, token_hash, utcnow
+from tests.conftest import complete_invitation, make_invitation, random_responses
+from tests.web.test_recruiter import login, make_user
+
+
+def at(app, token, **values):
+    with app.app_context():
+        invitation = db.session.scalar(
+            sa.select(Invitation).where(Invitation.token_hash == token_hash(token))
+        )
+        for key, value in values.items():
+            setattr(invitation, key, value)
+        db.session.commit()
+        return invitation.id
+
+
+@pytest.fixture
+def world(app):
+    """Lyon: 3 completed (10, 20, 30 min), 1 stopped after saving page 1, 1 pending, 1 expired,
+    1 revoked. Nice: 2 completed (40, 50 min), created 40 days ago."""
+    form = app.extensions["recruit.bank"].get("mini", "fr")
+    rng = random.Random(7)
+    now = utcnow()
+    for i, minutes in enumerate((10, 20, 30)):
+        token = make_invitation(app, campaign="Lyon", email=f"l{i}@example.org")
+        complete_invitation(app, token, random_responses(form, rng))
+        at(app, token, started_at=now - timedelta(minutes=minutes), completed_at=now)
+    stopped = make_invitation(app, campaign="Lyon", email="stop@example.org")
+    from recruit.candidate import services
+
+    with app.app_context():
+        invitation = services.find_invitation(stopped)
+        services.record_consent(invitation, form, "x", "fr")
+        first_page = form.pages(invitation.seed)[0]
+        answers = random_responses(form, rng)
+        typed = {i.id: scoring.parse_response(i, answers[i.id]) for i in first_page}
+        services.save_page(invitation, form, 1, typed, 12.0)
+        db.session.commit()
+    make_invitation(app, campaign="Lyon", email="pending@example.org")
+    expired = make_invitation(app, campaign="Lyon", email="expired@example.org")
+    at(app, expired, expires_at=now - timedelta(days=1))
+    revoked = make_invitation(app, campaign="Lyon", email="revoked@example.org")
+    at(app, revoked, status="revoked")
+    for i, minutes in enumerate((40, 50)):
+        token = make_invitation(app, campaign="Nice", email=f"n{i}@example.org")
+        complete_invitation(app, token, random_responses(form, rng))
+        at(
+            app, token, created_at=now - timedelta(days=40),
+            started_at=now - timedelta(days=39, minutes=minutes), completed_at=now - timedelta(days=39),
+        )  # fmt: skip
+    return app
+
+
+@pytest.fixture
+def hr(world, client):
+    login(client, make_user(world, "hr"))
+    return client
+
+
+def stat(html: str, label: str) -> str:
+    match = re.search(r'<span class="stat">([^<]+)</span><span>' + label + "</span>", html)
+    assert match, label
+    return match.group(1).strip()
+
+
+def test_funnel_timing_and_drop_off_by_hand(world, hr):
+    page = hr.get("/hr/")
+    assert page.status_code == 200
+    html = page.text
+    assert stat(html, "invitations") == "9"
+    assert stat(html, "commencés") == "6"  # 5 completed + 1 stopped
+    assert stat(html, "terminés") == "5"
+    assert stat(html, "expirés") == "1"
+    assert stat(html, "complétion") == "62 %"  # 5 / (9 - 1 revoked) = 62.5, shown rounded
+    assert stat(html, "durée médiane") == "30 min"  # median of 10, 20, 30, 40, 50
+    # The one who stopped had saved page 1: they stopped on page 2.
+    rows = re.findall(r'<tr><th scope="row">(\d+)</th><td class="num">(\d+)</td></tr>', html)
+    assert rows == [("1", "0"), ("2", "1")]
+
+
+def test_period_filter(world, hr):
+    today = utcnow().date()
+    html = hr.get(f"/hr/?start={(today - timedelta(days=7)).isoformat()}").text
+    assert stat(html, "invitations") == "7"  # Nice's two were created 40 days ago
+    assert stat(html, "terminés") == "3"
+    assert hr.get("/hr/?start=2026-13-01").status_code == 400
+    assert hr.get("/hr/?start=2026-12-01&end=2026-11-01").status_code == 400
+
+
+def test_scores_and_quality_match_independent_computations(world, hr):
+    html = hr.get("/hr/").text
+    with world.app_context():
+        from recruit.campaigns import find_organisation
+
+        frame = frames.scores(find_organisation("Acme").id)
+        form = world.extensions["recruit.bank"].get("mini", "fr")
+        answers = {}
+        from recruit.models import Answer
+
+        for invitation_id, item_id, payload in db.session.execute(
+            sa.select(Answer.invitation_id, Answer.item_id, Answer.payload).where(
+                Answer.invitation_id.in_([int(i) for i in frame["invitation_id"]])
+            )
+        ):
+            item = form.item(item_id)
+            answers.setdefault(invitation_id, {})[item_id] = scoring.item_score(
+                item, scoring.parse_response(item, payload), item.scales[0]
+            )
+    for campaign, group in frame.groupby("campaign"):
+        mean = f"{group['composite'].mean():.1f}"
+        assert re.search(
+            rf'<th scope="row">{campaign}</th><td class="num">{len(group)}</td>'
+            rf'<td class="num">{mean}</td>', html
+        )  # fmt: skip
+    items = pd.DataFrame.from_dict(answers, orient="index")[[i.id for i in form.items]]
+    alpha = norms.reliability(items).alpha
+    assert f"Alpha de Cronbach : {alpha:.2f}" in html
+
+
+def test_roles(world, client):
+    login(client, make_user(world, "recruiter"))
+    assert client.get("/hr/").status_code == 403
+    assert client.get("/hr/export.csv").status_code == 403
+    anonymous = world.test_client()
+    assert anonymous.get("/hr/").status_code == 302
+
+
+def test_csv_export_reads_back_and_neutralises_formulas(world, hr):
+    token = make_invitation(world, campaign="Lyon", email="evil@example.org",
+                            name='=HYPERLINK("http://x","y")')  # fmt: skip
+    complete_invitation(world, token, random_responses(
+        world.extensions["recruit.bank"].get("mini", "fr"), random.Random(3)))  # fmt: skip
+    response = hr.get("/hr/export.csv?sep=semicolon")
+    assert response.status_code == 200
+    body = response.get_data()
+    assert body.startswith("\ufeff".encode())
+    frame = pd.read_csv(io.BytesIO(body), sep=";", encoding="utf-8-sig")
+    assert len(frame) == 6
+    assert frame.loc[frame["candidate_email"] == "evil@example.org", "candidate_name"].item() == (
+        '\'=HYPERLINK("http://x","y")'
+    )
+
+
+def test_xlsx_export_has_every_sheet(world, hr):
+    response = hr.get("/hr/export.xlsx")
+    assert response.status_code == 200
+    data = response.get_data()
+    response.close()
+    sheets = pd.read_excel(io.BytesIO(data), sheet_name=None)
+    assert {"candidats", "échelles", "normes", "items", "à propos"} <= set(sheets)
+    assert len(sheets["candidats"]) == 5
