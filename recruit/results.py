@@ -158,9 +158,10 @@ def scale_columns(frame: pd.DataFrame) -> list[str]:
     """The score columns of a frame from frames.scores or normalized_scores: the composite, then
     each scale (raw 0..100 columns, not their derived z, T... columns)."""
     candidates = [
-        c for c in frame.columns
+        c
+        for c in frame.columns
         if c not in frames.SCORE_COLUMNS and c != frames.COMPOSITE and not c.startswith("norm_")
-    ]  # fmt: skip
+    ]
     normalized = [c for c in candidates if f"{c}_z" in frame.columns]
     if f"{frames.COMPOSITE}_z" in frame.columns:
         return [frames.COMPOSITE, *normalized]

@@ -51,10 +51,14 @@ def dashboard():
         labels.update({s.id: s.label for s in form.scales if s.id not in labels})
     boxes = {}
     for scale in data.scales:
-        pools = [
-            (title, group[scale].dropna().tolist())
-            for title, group in data.scores.groupby("campaign", sort=True)
-        ] if not data.scores.empty else []  # fmt: skip
+        pools = (
+            [
+                (title, group[scale].dropna().tolist())
+                for title, group in data.scores.groupby("campaign", sort=True)
+            ]
+            if not data.scores.empty
+            else []
+        )
         boxes[scale] = charts.boxplot_svg(
             pools,
             title=_("%(scale)s : notes brutes par campagne", scale=labels.get(scale, scale)),
@@ -64,13 +68,17 @@ def dashboard():
             chart_id=f"box-{scale}",
             missing=_("aucune donnée"),
         )
-    summaries = {
-        scale: [
-            (title, charts.five_numbers(group[scale].to_numpy()))
-            for title, group in data.scores.groupby("campaign", sort=True)
-        ]
-        for scale in data.scales
-    } if not data.scores.empty else {}  # fmt: skip
+    summaries = (
+        {
+            scale: [
+                (title, charts.five_numbers(group[scale].to_numpy()))
+                for title, group in data.scores.groupby("campaign", sort=True)
+            ]
+            for scale in data.scales
+        }
+        if not data.scores.empty
+        else {}
+    )
     drop = charts.bars_svg(
         [(_("Page %(n)s", n=page), count) for page, count in data.drop_off],
         title=_("Où les candidats s'arrêtent"),

@@ -82,8 +82,15 @@ def invitations_frame(campaign_ids: Sequence[int], period: Period) -> pd.DataFra
             *_within(Invitation.created_at, period),
         )
     ).all()
-    columns = ["invitation_id", "campaign_id", "status", "created_at", "started_at",
-               "completed_at", "expires_at"]  # fmt: skip
+    columns = [
+        "invitation_id",
+        "campaign_id",
+        "status",
+        "created_at",
+        "started_at",
+        "completed_at",
+        "expires_at",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from recruit import frames, norms, scoring
 from recruit.extensions import db
-from recruit.models import Invitation, PageTime, token_hash, utcnow
+from recruit.models import Invitation, token_hash, utcnow
 from tests.conftest import complete_invitation, make_invitation, random_responses
 from tests.web.test_recruiter import login, make_user
 
@@ -60,9 +60,12 @@ def world(app):
         token = make_invitation(app, campaign="Nice", email=f"n{i}@example.org")
         complete_invitation(app, token, random_responses(form, rng))
         at(
-            app, token, created_at=now - timedelta(days=40),
-            started_at=now - timedelta(days=39, minutes=minutes), completed_at=now - timedelta(days=39),
-        )  # fmt: skip
+            app,
+            token,
+            created_at=now - timedelta(days=40),
+            started_at=now - timedelta(days=39, minutes=minutes),
+            completed_at=now - timedelta(days=39),
+        )
     return app
 
 
@@ -125,8 +128,9 @@ def test_scores_and_quality_match_independent_computations(world, hr):
         mean = f"{group['composite'].mean():.1f}"
         assert re.search(
             rf'<th scope="row">{campaign}</th><td class="num">{len(group)}</td>'
-            rf'<td class="num">{mean}</td>', html
-        )  # fmt: skip
+            rf'<td class="num">{mean}</td>',
+            html,
+        )
     items = pd.DataFrame.from_dict(answers, orient="index")[[i.id for i in form.items]]
     alpha = norms.reliability(items).alpha
     assert f"Alpha de Cronbach : {alpha:.2f}" in html
@@ -141,10 +145,14 @@ def test_roles(world, client):
 
 
 def test_csv_export_reads_back_and_neutralises_formulas(world, hr):
-    token = make_invitation(world, campaign="Lyon", email="evil@example.org",
-                            name='=HYPERLINK("http://x","y")')  # fmt: skip
-    complete_invitation(world, token, random_responses(
-        world.extensions["recruit.bank"].get("mini", "fr"), random.Random(3)))  # fmt: skip
+    token = make_invitation(
+        world, campaign="Lyon", email="evil@example.org", name='=HYPERLINK("http://x","y")'
+    )
+    complete_invitation(
+        world,
+        token,
+        random_responses(world.extensions["recruit.bank"].get("mini", "fr"), random.Random(3)),
+    )
     response = hr.get("/hr/export.csv?sep=semicolon")
     assert response.status_code == 200
     body = response.get_data()
