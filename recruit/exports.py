@@ -136,8 +136,15 @@ SHEETS = {
     "columns": "colonnes",
     "about": "à propos",
 }
-SCALE_HEADERS = ["questionnaire", "langue", "échelle", "libellé", "libellé court", "description"]
-SCALE_HEADERS += ["poids"]
+SCALE_HEADERS = {
+    "form_id": "questionnaire",
+    "language": "langue",
+    "scale": "échelle",
+    "label": "libellé",
+    "short": "libellé court",
+    "description": "description",
+    "weight": "poids",
+}
 NORM_HEADERS = {
     "pool": "groupe",
     "scale": "échelle",
@@ -340,8 +347,7 @@ def _scale_definitions(bank: Bank, campaigns: pd.DataFrame) -> pd.DataFrame:
                 (form_id, language, scale.id, scale.label, scale.short, scale.description)
                 + (scale.weight,)
             )
-    columns = ["form_id", "language", "scale", "label", "short", "description", "weight"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=list(SCALE_HEADERS))
 
 
 def _period_bounds(filters: ExportFilters) -> tuple[datetime | None, datetime | None]:
@@ -558,10 +564,8 @@ def item_scores(
     return pd.DataFrame(matrix, columns=item_ids, index=pd.Index(ids, name="invitation_id"))
 
 
-ITEM_COLUMNS = ["form_id", "language", "item", "scale", "format", "n", "mean", "sd"]
-ITEM_COLUMNS += ["item_rest_r", "alpha_if_deleted", "negative"]
-RELIABILITY_COLUMNS = ["form_id", "language", "form_version", "alpha", "ci_low", "ci_high"]
-RELIABILITY_COLUMNS += ["n", "k"]
+ITEM_COLUMNS = list(ITEM_HEADERS)
+RELIABILITY_COLUMNS = list(RELIABILITY_HEADERS)
 
 
 def item_tables(rows: pd.DataFrame, bank: Bank) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -604,10 +608,17 @@ def csv_chunks(
     """The frame as CSV, UTF-8 (with a BOM when asked, for Excel), ``chunk_rows`` rows a chunk.
 
     The header comes once, in the first chunk; text is neutralized chunk by chunk, so a large
-    export starts streaming at once and never exists twice in memory.
+    export starts streaming at once and never exists twice in memory. A wrong ``sep`` raises
+    ValueError here, before anything is streamed.
     """
     if sep not in SEPARATORS:
         raise ValueError(f"sep must be one of {SEPARATORS!r}")
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be at least 1")
+    return _csv_chunks(frame, sep, bom, chunk_rows)
+
+
+def _csv_chunks(frame: pd.DataFrame, sep: str, bom: bool, chunk_rows: int) -> Iterator[bytes]:
     options = {"sep": sep, "index": False, "lineterminator": "\r\n", "date_format": DATE_FORMAT}
     header = frame.iloc[:0].to_csv(**options)
     yield ((BOM if bom else "") + header).encode("utf-8")
@@ -618,6 +629,7 @@ def csv_chunks(
 
 # --- XLSX ----------------------------------------------------------------------------------
 
+EXCEL_MAX_ROWS = 1_048_576  # header included
 _EXCEL_EPOCH = np.datetime64("1899-12-30T00:00:00", "us")
 _DAY = np.timedelta64(86_400_000_000, "us")
 
@@ -631,7 +643,6 @@ class _Formats:
             {"bold": True, "font_color": "#9C0006", "bg_color": "#FFC7CE"}
         )
         self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
-        self.decimals = {d: workbook.add_format({"num_format": "0." + "0" * d}) for d in (1, 2, 3)}
 
 
 def _cell_values(column: pd.Series) -> tuple[str, list]:
@@ -735,9 +746,8 @@ def _write_scales(worksheet, context: ExportContext, formats: _Formats) -> None:
     for c, width in enumerate(widths):
         worksheet.set_column(c, c, width)
     worksheet.freeze_panes(1, 0)
-    _write_table(
-        worksheet, 0, SCALE_HEADERS, context.scales.itertuples(index=False, name=None), formats
-    )
+    scales = context.scales[list(SCALE_HEADERS)].itertuples(index=False, name=None)
+    _write_table(worksheet, 0, list(SCALE_HEADERS.values()), scales, formats)
 
 
 def _write_norms(worksheet, context: ExportContext, formats: _Formats) -> None:
@@ -875,6 +885,9 @@ def write_xlsx(
     xlsxwriter's constant_memory mode streams each row to a temporary file as it is written,
     so the workbook never sits in memory; text is neutralized and written as strings only.
     """
+    if len(frame) + 1 > EXCEL_MAX_ROWS:
+        # xlsxwriter would silently drop the rows beyond the sheet's last one.
+        raise ValueError(f"a sheet holds {EXCEL_MAX_ROWS - 1:,} rows at most: use the CSV export")
     options = {
         "constant_memory": True,
         "strings_to_formulas": False,

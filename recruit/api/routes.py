@@ -64,7 +64,7 @@ def documented_errors(*statuses: int):
 
 def organisation_id() -> int:
     """The organisation of the request's API key."""
-    return g.api_key.organisation_id
+    return g.organisation_id
 
 
 @bp.before_request
@@ -78,11 +78,11 @@ def authenticate():
     record = apikeys.authenticate(key.strip()) if scheme.lower() == "bearer" else None
     if record is None:
         raise unauthorized("invalid_key", "This API key is unknown or revoked.")
+    g.api_key_id, g.organisation_id = record.id, record.organisation_id
     now = utcnow()
     if record.last_used_at is None or now - record.last_used_at >= LAST_USED_PRECISION:
         record.last_used_at = now
         db.session.commit()
-    g.api_key = record
 
 
 @bp.before_request
@@ -98,9 +98,10 @@ def parse_json_body():
         raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
 
 
-def _actor() -> SimpleNamespace:
-    """Who the audit log names for an API call: the key's organisation, no user."""
-    return SimpleNamespace(organisation_id=g.api_key.organisation_id, id=None)
+def audit_record(action: str, target_type: str, target_id: int, **details) -> None:
+    """An audit event for an API call: the key's organisation and the key's id, no user."""
+    actor = SimpleNamespace(organisation_id=g.organisation_id, id=None)
+    audit.record(action, target_type, target_id, user=actor, api_key=g.api_key_id, **details)
 
 
 # --- The document ---------------------------------------------------------------------------
@@ -125,30 +126,10 @@ def openapi():
 def forms(args):
     """The bank's forms, with their languages, scales and versions."""
     described = services.describe_forms(current_app.extensions["recruit.bank"])
-    page, per_page = args["page"], args["per_page"]
-    start = (page - 1) * per_page
-    return services.page_of(len(described), page, per_page, described[start : start + per_page])
+    return services.page_in_memory(described, args["page"], args["per_page"])
 
 
 # --- Campaigns ------------------------------------------------------------------------------
-
-
-def describe_campaign(campaign: Campaign, counts: dict[int, dict[str, int]]) -> dict:
-    stats = counts.get(campaign.id, dict.fromkeys(campaigns.STATUS_COUNTS, 0))
-    return {
-        "id": campaign.id,
-        "title": campaign.title,
-        "site": campaign.site,
-        "form_id": campaign.form_id,
-        "language": campaign.language,
-        "status": campaign.status,
-        "invitation_days": campaign.invitation_days,
-        "deadline": campaign.deadline,
-        "created_at": campaign.created_at,
-        "closed_at": campaign.closed_at,
-        "counts": stats,
-        "completion_rate": campaigns.completion_rate(stats),
-    }
 
 
 @bp.post("/campaigns")
@@ -175,10 +156,10 @@ def create_campaign(fields):
         )
     except campaigns.InvitationError as exc:
         raise ApiError(422, "invalid_input", str(exc)) from None
-    audit.record("campaign_opened", "campaign", campaign.id, user=_actor(), api_key=g.api_key.id)
+    audit_record("campaign_opened", "campaign", campaign.id)
     db.session.commit()
     location = url_for(".campaign", campaign_id=campaign.id)
-    return describe_campaign(campaign, {}), 201, {"Location": location}
+    return services.describe_campaign(campaign, {}), 201, {"Location": location}
 
 
 @bp.get("/campaigns")
@@ -196,7 +177,7 @@ def list_campaigns(args):
         query = query.where(Campaign.status == args["status"])
     total, rows = services.paginate(query, args["page"], args["per_page"])
     counts = campaigns.campaign_counts(organisation_id())
-    items = [describe_campaign(campaign, counts) for (campaign,) in rows]
+    items = [services.describe_campaign(campaign, counts) for (campaign,) in rows]
     return services.page_of(total, args["page"], args["per_page"], items)
 
 
@@ -206,7 +187,7 @@ def list_campaigns(args):
 def campaign(campaign_id: int):
     """One campaign with its counts."""
     found = services.campaign_or_404(organisation_id(), campaign_id)
-    return describe_campaign(found, campaigns.campaign_counts(organisation_id()))
+    return services.describe_campaign(found, campaigns.campaign_counts(organisation_id()))
 
 
 # --- Invitations ----------------------------------------------------------------------------
@@ -246,20 +227,15 @@ def invite(campaign_id: int):
     if send_email:
         for invitation in invitations:
             mail.enqueue(invitation, "invitation")
-    audit.record(
-        "candidates_invited",
-        "campaign",
-        campaign.id,
-        user=_actor(),
-        api_key=g.api_key.id,
-        count=len(invitations),
-        emails=send_email,
+    audit_record(
+        "candidates_invited", "campaign", campaign.id, count=len(invitations), emails=send_email
     )
+    now = utcnow()
+    # Described before the commit expires them: no reload, one query per row, afterwards.
+    items = [services.describe_invitation(i, i.candidate, now) for i in invitations]
     db.session.commit()
     if send_email and (worker := current_app.extensions.get("recruit.mail_worker")):
         worker.notify()
-    now = utcnow()
-    items = [services.describe_invitation(i, i.candidate, now) for i in invitations]
     return {"items": items, "send_email": send_email}, 201
 
 
@@ -302,9 +278,7 @@ def campaign_results(args, campaign_id: int):
     """
     found = services.campaign_or_404(organisation_id(), campaign_id)
     norm, scales, entries = services.campaign_results(found, args["norm"])
-    page, per_page = args["page"], args["per_page"]
-    start = (page - 1) * per_page
-    body = services.page_of(len(entries), page, per_page, entries[start : start + per_page])
+    body = services.page_in_memory(entries, args["page"], args["per_page"])
     return {**body, "campaign_id": found.id, "norm": norm, "scales": scales}
 
 

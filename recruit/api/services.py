@@ -64,11 +64,36 @@ def page_of(total: int, page: int, per_page: int, items: list) -> dict:
     }
 
 
+def page_in_memory(items: list, page: int, per_page: int) -> dict:
+    """One page of a list already in memory (the bank's forms, a campaign's results)."""
+    start = (page - 1) * per_page
+    return page_of(len(items), page, per_page, items[start : start + per_page])
+
+
 def paginate(query: sa.Select, page: int, per_page: int) -> tuple[int, list]:
     """How many rows ``query`` has in all, and the rows of one page."""
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     return total, rows
+
+
+def describe_campaign(campaign: Campaign, counts: dict[int, dict[str, int]]) -> dict:
+    """A campaign with its counts (from campaigns.campaign_counts) and completion rate."""
+    stats = counts.get(campaign.id, dict.fromkeys(campaigns.STATUS_COUNTS, 0))
+    return {
+        "id": campaign.id,
+        "title": campaign.title,
+        "site": campaign.site,
+        "form_id": campaign.form_id,
+        "language": campaign.language,
+        "status": campaign.status,
+        "invitation_days": campaign.invitation_days,
+        "deadline": campaign.deadline,
+        "created_at": campaign.created_at,
+        "closed_at": campaign.closed_at,
+        "counts": stats,
+        "completion_rate": campaigns.completion_rate(stats),
+    }
 
 
 # --- Forms ----------------------------------------------------------------------------------

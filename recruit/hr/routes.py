@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from recruit import access, exports
+from recruit import access, exports, results
 from recruit.hr import charts, services
 
 bp = Blueprint("hr", __name__, url_prefix="/hr")
@@ -116,7 +116,7 @@ def _export_filters() -> exports.ExportFilters:
 def export_csv():
     filters = _export_filters()
     sep = ";" if request.args.get("sep") == "semicolon" else ","
-    frame, _context = _frame_or_409(filters)
+    frame, _context = _frame_or_409(filters, items=False)
     name = f"recruit-export-{date.today().isoformat()}.csv"
     return Response(
         exports.csv_chunks(frame, sep=sep, bom=True),
@@ -143,10 +143,8 @@ def export_xlsx():
     )
 
 
-def _frame_or_409(filters: exports.ExportFilters):
-    from recruit import results
-
+def _frame_or_409(filters: exports.ExportFilters, *, items: bool = True):
     try:
-        return exports.export_frame(current_user.organisation_id, filters)
+        return exports.export_frame(current_user.organisation_id, filters, items=items)
     except results.NormUnavailable:
         abort(409)

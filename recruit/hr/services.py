@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from recruit import norms, results
+from recruit import exports, norms, results
 from recruit.bank import Bank, Form
 from recruit.extensions import db
 from recruit.models import Answer, Campaign, Invitation, OutboxMessage, PageTime, utcnow
@@ -143,32 +143,6 @@ def drop_off(frame: pd.DataFrame, page_count: int) -> list[tuple[int, int]]:
     return [(page, int(counts.get(page, 0))) for page in range(1, page_count + 1)]
 
 
-def item_scores(form: Form, invitation_ids: Sequence[int]) -> pd.DataFrame:
-    """Each completed invitation's score on every item of ``form``, on the item's primary scale.
-
-    Rows: invitation ids; columns: item ids in the form's order; values 0..1 (NaN = no answer).
-    """
-    from recruit import scoring
-
-    payloads: dict[int, dict[str, dict]] = {int(i): {} for i in invitation_ids}
-    if payloads:
-        for invitation_id, item_id, payload in db.session.execute(
-            sa.select(Answer.invitation_id, Answer.item_id, Answer.payload).where(
-                Answer.invitation_id.in_(list(payloads))
-            )
-        ):
-            payloads[invitation_id][item_id] = payload
-    records = {}
-    for invitation_id, answers in payloads.items():
-        responses = results.valid_responses(form, answers)
-        records[invitation_id] = {
-            item_id: scoring.item_score(form.item(item_id), response, form.item(item_id).scales[0])
-            for item_id, response in responses.items()
-        }
-    frame = pd.DataFrame.from_dict(records, orient="index", columns=[i.id for i in form.items])
-    return frame.astype("float64")
-
-
 def endorsement(form: Form, invitation_ids: Sequence[int]) -> dict[str, list[dict]]:
     """Per item, how often each option was picked (as best / worst / chosen) or its mean rating."""
     counts: dict[str, dict[str, dict[str, float]]] = {
@@ -247,8 +221,9 @@ def form_quality(
     for key in sorted(version.dropna().unique()):
         form_id, language = key.split(":")
         form = bank.get(form_id, language)
-        ids = [int(i) for i in completed.loc[version == key, "invitation_id"]]
-        items = item_scores(form, ids)
+        rows = completed[version == key]
+        ids = [int(i) for i in rows["invitation_id"]]
+        items = exports.item_scores(rows, bank, form_id, language)
         stats = norms.item_statistics(items)
         stats["format"] = [form.item(i).format for i in stats.index]
         stats["scale"] = [form.scale(form.item(i).scales[0]).label for i in stats.index]
@@ -331,7 +306,9 @@ def dashboard(
         s for c in campaigns for s in bank.get(c.form_id, c.language).scale_ids
     ]
     scales = [s for s in dict.fromkeys(ordered) if s in present]
-    completed = scores[["invitation_id", "campaign_id"]] if not scores.empty else scores
+    completed = (
+        scores[["invitation_id", "campaign_id", "scoring_method"]] if not scores.empty else scores
+    )
     return Dashboard(
         campaigns=campaigns,
         period=period,

@@ -20,11 +20,12 @@ import pytest
 import sqlalchemy as sa
 from flask import url_for
 
-from recruit import mail
+from recruit import apikeys, mail
 from recruit.auth.services import create_user
 from recruit.campaigns import find_organisation
 from recruit.extensions import db
 from recruit.models import (
+    ApiKey,
     AuditEvent,
     Campaign,
     Candidate,
@@ -132,13 +133,24 @@ ROUTES = [
     Route("recruiter.candidate",         "POST", completed, DECISION,      302, 403, 303, 303),
     Route("recruiter.compare",           "GET",  lambda w: {"id": [w.done, w.other_done]},
                                                           None,            302, 200, 200, 200),
+    Route("hr.dashboard",                "GET",  lambda w: {"campaign": [w.campaign]},
+                                                          None,            302, 200, 403, 200),
+    Route("hr.export_csv",               "GET",  lambda w: {"campaign": [w.campaign]},
+                                                          None,            302, 200, 403, 200),
+    Route("hr.export_xlsx",              "GET",  lambda w: {"campaign": [w.campaign]},
+                                                          None,            302, 200, 403, 200),
+    Route("auth.api_keys",               "GET",  None,    None,            302, 403, 403, 200),
+    Route("auth.api_keys",               "POST", None,    {"name": "ATS {role}"},
+                                                                           302, 403, 403, 200),
+    Route("auth.revoke_api_key",         "POST", lambda w: {"key_id": w.api_key},
+                                                          BUTTON,          302, 403, 403, 303),
 ]
 # fmt: on
 
 # Routes outside the matrix: files, and the candidate's pages (opened by link token, tested in
 # test_candidate_flow).
 UNLISTED_ENDPOINTS = {"static"}
-UNLISTED_BLUEPRINTS = {"candidate"}
+UNLISTED_BLUEPRINTS = {"candidate", "api"}  # the API authenticates by key: see test_api
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 # Routes an anonymous user may use: the others send them to the login page.
 PUBLIC = {"pages.home", "auth.login", "auth.logout"}
@@ -158,6 +170,7 @@ class World:
     message: int = 0  # its outbox message, delivered as an .eml file
     batch: int = 0  # a checked import, waiting for confirmation
     spare_user: int = 0  # a recruiter of A the admin may deactivate
+    api_key: int = 0  # an API key of A
     emails: dict[str, str] = field(default_factory=dict)  # A's accounts per role
     b_campaign: int = 0
     b_done: int = 0
@@ -192,6 +205,7 @@ def build_world(app, tmp_path) -> World:
         spare = create_user(a, "spare@a.example", "recruiter", PASSWORD, "Spare A")
         create_user(b, w.b_admin, "admin", PASSWORD, "Admin B")
         w.spare_user = spare.id
+        w.api_key = apikeys.create_key(a, "ATS A")[0].id
         w.campaign = db.session.scalar(
             sa.select(Campaign.id).where(Campaign.organisation_id == a.id)
         )
@@ -233,6 +247,7 @@ def snapshot(app) -> dict[str, Any]:
             "decisions": rows(Decision.id),
             "messages": rows(OutboxMessage.id, OutboxMessage.status),
             "batches": rows(ImportBatch.id, ImportBatch.imported_at),
+            "api_keys": rows(ApiKey.id, ApiKey.revoked_at),
             "audit": rows(AuditEvent.id),
         }
 

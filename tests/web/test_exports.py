@@ -417,3 +417,16 @@ def test_reference_norm_export_shows_the_stored_table(app):
     np.testing.assert_allclose(frame["composite_z"], z, atol=0.0005 + 0.005 / composite.std())
     about = dict(exports.about_rows(context))
     assert about["Date de la norme"].startswith("établie le")
+
+
+def test_writers_refuse_what_they_cannot_write_before_writing_anything(app, monkeypatch):
+    make_invitation(app, org="Quiet", campaign="Lyon", email="pending@example.org")
+    with app.app_context():
+        frame, context = exports.export_frame(org_id(app, "Quiet"), items=False)
+    with pytest.raises(ValueError, match="sep"):
+        exports.csv_chunks(frame, sep="|")
+    monkeypatch.setattr(exports, "EXCEL_MAX_ROWS", 1)
+    target = io.BytesIO()
+    with pytest.raises(ValueError, match="CSV"):
+        exports.write_xlsx(frame.reindex([0]), context, target)
+    assert target.getvalue() == b""
