@@ -22,7 +22,6 @@ from recruit.models import Campaign, Candidate, Invitation, ReferenceNorm
 ROW_FIELDS = ("name", "email", "external_id")
 # Ids are 32-bit integer columns: PostgreSQL refuses to compare them with a larger number.
 MAX_ID = 2**31 - 1
-DERIVED = ("z", "t", "pct", "sten", "stanine")
 
 
 def campaign_or_404(organisation_id: int, campaign_id: int) -> Campaign:

@@ -79,11 +79,18 @@ def dashboard():
         if not data.scores.empty
         else {}
     )
-    drop = charts.bars_svg(
-        [(_("Page %(n)s", n=page), count) for page, count in data.drop_off],
-        title=_("Où les candidats s'arrêtent"),
-        unit="",
-        chart_id="dropoff",
+    stopped = sum(count for _page, count in data.drop_off)
+    drop = (
+        charts.bars_svg(
+            [(_("Page %(n)s", n=page), count) for page, count in data.drop_off],
+            title=_("Où les candidats s'arrêtent"),
+            unit="",
+            chart_id="dropoff",
+            # Counts of people: an axis of whole numbers, at least 0 to 5.
+            max_value=max(5, max(count for _page, count in data.drop_off)),
+        )
+        if stopped
+        else None
     )
     return render_template(
         "hr/dashboard.html",

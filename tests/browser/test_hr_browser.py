@@ -1,0 +1,76 @@
+"""HR in Chromium: the dashboard's charts, then the Excel export."""
+
+from __future__ import annotations
+
+import random
+
+import openpyxl
+import pytest
+
+from recruit import campaigns
+from recruit.auth import services as accounts
+from recruit.extensions import db
+from tests.browser.conftest import LAPTOP, PHONE, screenshot
+from tests.browser.test_candidate_browser import assert_accessible, submit
+from tests.conftest import complete_invitation, make_invitation, random_responses
+
+pytestmark = pytest.mark.browser
+PASSWORD = "hr browser password"
+
+
+@pytest.fixture(scope="module")
+def hr_account(live_app):
+    form = live_app.extensions["recruit.bank"].get("service-orientation", "fr")
+    rng = random.Random(11)
+    for site, n in (("Lyon", 6), ("Nice", 4)):
+        for i in range(n):
+            token = make_invitation(
+                live_app,
+                org="Hôtel RH",
+                campaign=f"Accueil {site}",
+                form_id="service-orientation",
+                email=f"{site}{i}@example.org",
+                name=f"Personne {site} {i}",
+            )
+            complete_invitation(live_app, token, random_responses(form, rng))
+    with live_app.app_context():
+        organisation = campaigns.find_organisation("Hôtel RH")
+        accounts.create_user(organisation, "rh@hotel.example.org", "hr", PASSWORD, "Hélène")
+        db.session.commit()
+    return "rh@hotel.example.org"
+
+
+def log_in(page, base, email):
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    submit(page, "Se connecter")
+
+
+def test_dashboard_charts_and_excel_export(live_app, browser, hr_account, tmp_path):
+    base = live_app.config["RECRUIT_BASE_URL"]
+    context = browser.new_context(viewport=LAPTOP, locale="fr-FR", accept_downloads=True)
+    page = context.new_page()
+    log_in(page, base, hr_account)
+    assert page.url.endswith("/hr/")
+    assert page.locator("svg.box-chart").count() == 6  # the composite and five scales
+    assert "Personne ne s'est arrêté en cours de test." in page.inner_text("main")
+    assert "Alpha de Cronbach" in page.inner_text("main")
+    screenshot(page, "hr-1-dashboard")
+    assert_accessible(page, "dashboard")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Excel (.xlsx)").click()
+    path = tmp_path / "export.xlsx"
+    download.value.save_as(path)
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert {"candidats", "à propos"} <= set(book.sheetnames)
+    assert book["candidats"].max_row == 11  # the header and ten candidates
+    book.close()
+    context.close()
+
+    phone = browser.new_context(viewport=PHONE, locale="fr-FR")
+    mobile = phone.new_page()
+    log_in(mobile, base, hr_account)
+    screenshot(mobile, "hr-2-dashboard-phone")
+    assert mobile.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    phone.close()
