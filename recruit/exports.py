@@ -21,6 +21,7 @@ File conventions (the README repeats them):
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -905,3 +906,25 @@ def write_xlsx(
         about.set_column(0, 0, 34)
         about.set_column(1, 1, 110, formats.wrap)
         _write_table(about, 0, ABOUT_HEADERS, about_rows(context), formats)
+
+
+def file_chunks(file, size: int = 64 * 1024) -> Iterator[bytes]:
+    """Stream a finished export file from its start, then close it (for a streamed response)."""
+    try:
+        file.seek(0)
+        while chunk := file.read(size):
+            yield chunk
+    finally:
+        file.close()
+
+
+def xlsx_stream(frame: pd.DataFrame, context: ExportContext) -> Iterator[bytes]:
+    """Write the workbook to a temporary file (rows go to disk as they are written) and stream
+    it; the file is removed once sent."""
+    target = tempfile.TemporaryFile()  # noqa: SIM115 - closed by file_chunks
+    try:
+        write_xlsx(frame, context, target)
+    except BaseException:
+        target.close()
+        raise
+    return file_chunks(target)

@@ -12,10 +12,10 @@ from http import HTTPStatus
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask import current_app, g, request, url_for
+from flask import Response, current_app, g, request, url_for
 from flask_smorest import Blueprint
 
-from recruit import apikeys, audit, campaigns, mail
+from recruit import apikeys, audit, campaigns, exports, mail
 from recruit.api import errors, services
 from recruit.api.errors import ApiError, unauthorized
 from recruit.api.schemas import (
@@ -23,6 +23,7 @@ from recruit.api.schemas import (
     CampaignListArgsSchema,
     CampaignPageSchema,
     CampaignSchema,
+    ExportArgsSchema,
     FormPageSchema,
     InvitationBatchSchema,
     InvitationListArgsSchema,
@@ -34,6 +35,9 @@ from recruit.api.schemas import (
 )
 from recruit.extensions import db
 from recruit.models import Campaign, Organisation, utcnow
+from recruit.results import NormUnavailable
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 bp = Blueprint(
     "api",
@@ -283,6 +287,58 @@ def campaign_results(args, campaign_id: int):
 
 
 # --- Exports --------------------------------------------------------------------------------
-# GET /api/v1/export.csv and GET /api/v1/export.xlsx (recruit.exports) are added here, on the
-# same `bp`: they get the key check, `organisation_id()` and JSON errors for free; document
-# them with @bp.response(200, content_type=...) and @documented_errors(...).
+
+
+def _export(args, *, items: bool):
+    """The export's rows and context for the filters, scoped to the key's organisation."""
+    for campaign_id in args["campaign"]:
+        services.campaign_or_404(organisation_id(), campaign_id)
+    filters = exports.ExportFilters(
+        campaign_ids=tuple(args["campaign"]) or None,
+        date_from=args["start"],
+        date_to=args["end"],
+        norm=args["norm"],
+    )
+    try:
+        return exports.export_frame(organisation_id(), filters, items=items)
+    except NormUnavailable as exc:
+        raise ApiError(409, "norm_unavailable", str(exc), field="norm") from None
+
+
+@bp.get("/export.csv")
+@bp.arguments(ExportArgsSchema, location="query", error_status_code=400)
+@bp.response(
+    200,
+    {"type": "string"},
+    content_type="text/csv",
+    description="UTF-8 with a BOM, one row per completed candidate.",
+)
+@documented_errors(400, 404, 409)
+def export_csv(args):
+    """Every completed candidate with raw and normalized scores, as CSV, streamed."""
+    frame, _context = _export(args, items=False)
+    sep = ";" if args["sep"] == "semicolon" else ","
+    return Response(
+        exports.csv_chunks(frame, sep=sep, bom=True),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="recruit-export.csv"'},
+    )
+
+
+@bp.get("/export.xlsx")
+@bp.arguments(ExportArgsSchema, location="query", error_status_code=400)
+@bp.response(
+    200,
+    {"type": "string", "format": "binary"},
+    content_type=XLSX,
+    description="Sheets: candidats, échelles, normes, items, colonnes, à propos.",
+)
+@documented_errors(400, 404, 409)
+def export_xlsx(args):
+    """The same rows as an Excel workbook, with the definitions, norms and item statistics."""
+    frame, context = _export(args, items=True)
+    return Response(
+        exports.xlsx_stream(frame, context),
+        mimetype=XLSX,
+        headers={"Content-Disposition": 'attachment; filename="recruit-export.xlsx"'},
+    )

@@ -324,3 +324,31 @@ class ResultPageSchema(PageSchema):
         fields.String(), required=True, metadata={"description": "composite, then each scale."}
     )
     items = fields.List(fields.Nested(ResultSchema), required=True)
+
+
+class ExportArgsSchema(ma.Schema):
+    """The dashboard's filters, for the exports."""
+
+    campaign = fields.List(
+        fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
+        load_default=list,
+        metadata={"description": "Campaign ids to export (repeat the parameter); none = all."},
+    )
+    start = fields.Date(
+        load_default=None,
+        metadata={"description": "First day (inclusive) of completion, ISO date."},
+    )
+    end = fields.Date(
+        load_default=None, metadata={"description": "Last day (inclusive) of completion, ISO date."}
+    )
+    norm = fields.String(load_default="campaign", validate=validate.OneOf(NORMS))
+    sep = fields.String(
+        load_default="comma",
+        validate=validate.OneOf(["comma", "semicolon"]),
+        metadata={"description": "CSV only: semicolon for French Excel. Decimals use a point."},
+    )
+
+    @ma.validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise ma.ValidationError("start must not be after end.", field_name="end")

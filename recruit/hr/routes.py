@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, send_file
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -137,16 +136,11 @@ def export_csv():
 def export_xlsx():
     filters = _export_filters()
     frame, context = _frame_or_409(filters)
-    # The workbook streams its rows to a temporary file (xlsxwriter's constant memory mode),
-    # which is then sent and removed.
-    target = tempfile.TemporaryFile()  # noqa: SIM115 - send_file closes it after the response
-    exports.write_xlsx(frame, context, target)
-    target.seek(0)
-    return send_file(
-        target,
+    name = f"recruit-export-{date.today().isoformat()}.xlsx"
+    return Response(
+        exports.xlsx_stream(frame, context),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        as_attachment=True,
-        download_name=f"recruit-export-{date.today().isoformat()}.xlsx",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

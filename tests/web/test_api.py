@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import collections
+import io
 import json
 import math
 import random
 from datetime import timedelta
 
 import numpy as np
+import pandas as pd
 import pytest
 import schemathesis
 import sqlalchemy as sa
@@ -775,7 +777,9 @@ def test_the_openapi_document_covers_every_operation(app, client):
                 assert operation["security"] == [] and codes == {"200"}
                 continue
             assert "401" in codes, (path, method)
-            assert ("404" in codes) == ("{campaign_id}" in path), (path, method)
+            # 404 for a campaign that is not the key's: in the path, or in the export filters.
+            takes_campaign = "{campaign_id}" in path or "/export." in path
+            assert ("404" in codes) == takes_campaign, (path, method)
             if method == "post":
                 assert {"400", "413", "415", "422"} <= codes
     results_codes = spec["paths"]["/api/v1/campaigns/{campaign_id}/results"]["get"]["responses"]
@@ -823,8 +827,58 @@ def test_schemathesis_finds_no_server_error_and_every_response_conforms(app, cli
         fuzz(operation, bearer(key), seen)
         if names:
             fuzz(operation, bearer(key), seen, {name: pinned[name] for name in names})
-    assert len(seen) == 8  # every operation but the document itself
+    assert len(seen) == 10  # every operation but the document itself
+    assert {200, 404} <= seen["GET /api/v1/export.csv"] & seen["GET /api/v1/export.xlsx"]
     # The cases reached past validation: things were created and results normalized.
     assert {201, 422} <= seen["POST /api/v1/campaigns"]
     assert {201, 404, 422} <= seen["POST /api/v1/campaigns/{campaign_id}/invitations"]
     assert {200, 400, 404} <= seen["GET /api/v1/campaigns/{campaign_id}/results"]
+
+
+# --- Exports --------------------------------------------------------------------------------
+
+
+def test_csv_export_matches_normalize_and_follows_the_filters(app, client, key):
+    campaign = new_campaign(client, key)
+    other = new_campaign(client, key, title="Accueil")
+    complete_some(app, invite(client, key, campaign["id"], 5).json["items"], seed=2)
+    complete_some(app, invite(client, key, other["id"], 3, prefix="o").json["items"], seed=4)
+    response = client.get(
+        f"/api/v1/export.csv?campaign={campaign['id']}&sep=semicolon", headers=bearer(key)
+    )
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    frame = pd.read_csv(io.BytesIO(response.get_data()), sep=";", encoding="utf-8-sig")
+    expected, _scales = expected_scores(app, campaign["id"])
+    merged = frame.merge(expected, on="invitation_id", suffixes=("", "_expected"))
+    assert len(frame) == len(merged) == 5
+    np.testing.assert_allclose(merged["composite_t"], merged["composite_t_expected"], atol=0.051)
+    everything = client.get("/api/v1/export.csv", headers=bearer(key))
+    assert len(pd.read_csv(io.BytesIO(everything.get_data()), encoding="utf-8-sig")) == 8
+
+
+def test_xlsx_export_and_its_refusals(app, client, key):
+    campaign = new_campaign(client, key)
+    complete_some(app, invite(client, key, campaign["id"], 3).json["items"], seed=6)
+    response = client.get(f"/api/v1/export.xlsx?campaign={campaign['id']}", headers=bearer(key))
+    assert response.status_code == 200
+    data = response.get_data()
+    response.close()
+    sheets = pd.read_excel(io.BytesIO(data), sheet_name=None)
+    assert len(sheets["candidats"]) == 3 and "à propos" in sheets
+    assert_error(client.get("/api/v1/export.xlsx"), 401, "missing_key")
+    other_key = api_key(app, org="Other")
+    assert_error(
+        client.get(f"/api/v1/export.csv?campaign={campaign['id']}", headers=bearer(other_key)),
+        404,
+        "not_found",
+    )
+    assert_error(
+        client.get("/api/v1/export.csv?norm=reference", headers=bearer(key)),
+        409,
+        "norm_unavailable",
+    )
+    assert_error(
+        client.get("/api/v1/export.csv?start=2026-12-02&end=2026-12-01", headers=bearer(key)),
+        400,
+        "invalid_parameter",
+    )
