@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask, g, request
 from flask_babel import lazy_gettext
 
-from recruit import access, bank, config
+from recruit import access, bank, config, observability, security
 from recruit.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 LOCALES = ("fr", "en")
@@ -19,11 +19,12 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     """Build the application: settings, database, bank, pages, commands."""
     app = Flask(__name__, instance_path=os.environ.get("RECRUIT_INSTANCE_PATH") or None)
     register_config(app, overrides)
+    observability.register(app)  # request ids and logs first: every later hook has them
     register_extensions(app)
     register_bank(app)
     register_blueprints(app)
     register_templates(app)
-    register_headers(app)
+    security.register(app)  # proxy, headers, rate limits
     register_mail(app)
     register_cli(app)
     return app
@@ -33,6 +34,10 @@ def register_config(app: Flask, overrides: Mapping | None) -> None:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(config.from_environment(app.instance_path))
     app.config.from_mapping(overrides or {})
+    # Cookie flags follow the final base URL, unless the overrides set them themselves.
+    derived = config.cookie_settings(app.config)
+    app.config.from_mapping({k: v for k, v in derived.items() if k not in (overrides or {})})
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config.engine_options(app.config)
 
 
 def select_locale() -> str:
@@ -41,6 +46,7 @@ def select_locale() -> str:
 
 
 def register_extensions(app: Flask) -> None:
+    limiter.init_app(app)  # first: a client over its limit is refused before any other work
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     csrf.init_app(app)
@@ -50,7 +56,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Connectez-vous pour accéder à cette page.")
     login_manager.login_message_category = "info"
-    limiter.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)
@@ -94,21 +99,6 @@ def register_templates(app: Flask) -> None:
     @app.context_processor
     def locale_helpers():
         return {"current_locale": lambda: str(get_locale() or "fr")}
-
-
-def register_headers(app: Flask) -> None:
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault(
-            "Referrer-Policy", g.get("referrer_policy", "strict-origin-when-cross-origin")
-        )
-        return response
 
 
 def register_mail(app: Flask) -> None:

@@ -202,14 +202,14 @@ class Form(_Frozen):
     def pages(self, seed: int) -> list[list[Item]]:
         """The items in this invitation's shuffled order, cut into pages."""
         order = list(self.items)
-        random.Random(f"items:{seed}").shuffle(order)
+        random.Random(f"items:{seed}").shuffle(order)  # nosec B311 # a reproducible shuffle, not a secret
         size = self.page_size
         return [order[i : i + size] for i in range(0, len(order), size)]
 
     def shuffled_options(self, item: Item, seed: int) -> list[Option]:
         """The item's options in this invitation's shuffled order."""
         options = list(item.options)
-        random.Random(f"options:{seed}:{item.id}").shuffle(options)
+        random.Random(f"options:{seed}:{item.id}").shuffle(options)  # nosec B311 # a reproducible shuffle, not a secret
         return options
 
 

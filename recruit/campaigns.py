@@ -159,13 +159,17 @@ def open_campaign(
     site: str,
     invitation_days: int,
     deadline=None,
+    retention_months: int = 24,
 ) -> Campaign:
-    """Create a campaign with its invitation validity and optional deadline."""
+    """Create a campaign with its invitation validity, optional deadline and data retention."""
     if not 1 <= invitation_days <= 365:
         raise InvitationError("invitation validity must be 1 to 365 days")
+    if not 1 <= retention_months <= 120:
+        raise InvitationError("data retention must be 1 to 120 months")
     campaign = create_campaign(organisation, form, title, site)
     campaign.invitation_days = invitation_days
     campaign.deadline = deadline
+    campaign.retention_months = retention_months
     return campaign
 
 

@@ -10,7 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from recruit import apikeys, links, results
+from recruit import apikeys, links, privacy, results
 from recruit import bank as bank_module
 from recruit import campaigns as recruiting
 from recruit import demo as demo_data
@@ -219,6 +219,35 @@ def mail_send(loop):
         worker.stop()
 
 
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Report what would be anonymised; change nothing.")
+@with_appcontext
+def purge(dry_run):
+    """Anonymise the candidates past their campaign's retention period (for cron; idempotent)."""
+    report = privacy.purge(dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    names = dict(db.session.execute(sa.select(Organisation.id, Organisation.name)).all())
+    verb = "would be" if dry_run else "were"
+    for organisation_id, counts in sorted(report.by_organisation.items()):
+        click.echo(f"{names.get(organisation_id, organisation_id)}: {_purge_counts(counts)}")
+    total = report.total
+    click.echo(
+        f"{'Dry run: ' if dry_run else ''}{total.candidates} candidate(s) and "
+        f"{total.invitations} invitation(s) {verb} anonymised ({_purge_counts(total)})."
+    )
+
+
+def _purge_counts(counts: privacy.Counts) -> str:
+    return (
+        f"{counts.invitations} invitation(s), {counts.candidates} candidate(s), "
+        f"{counts.notes} decision note(s), {counts.messages} message(s), "
+        f"{counts.files} .eml file(s), {counts.batches} import batch(es)"
+    )
+
+
 @click.group("apikey")
 def apikey_group():
     """API keys for an ATS."""
@@ -248,6 +277,7 @@ def register_commands(app) -> None:
     app.cli.add_command(org_group)
     app.cli.add_command(invite)
     app.cli.add_command(demo)
+    app.cli.add_command(purge)
 
 
 def main() -> None:

@@ -2,9 +2,14 @@
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 QUESTIONS_DIR = Path(__file__).resolve().parent.parent / "questions"
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("0", "false", "no", "off")
+PG_CONNECT_TIMEOUT = 10  # seconds
+PROXY_FIX_KEYS = ("x_for", "x_proto", "x_host", "x_port", "x_prefix")
 
 
 def instance_secret_key(instance_path: str) -> str:
@@ -28,8 +33,8 @@ def from_environment(instance_path: str) -> dict:
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
     base_url = os.environ.get("RECRUIT_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
-    secure = base_url.startswith("https://")
-    return {
+    cookie_secure = flag(os.environ.get("RECRUIT_COOKIE_SECURE"), "RECRUIT_COOKIE_SECURE")
+    settings = {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": os.environ.get("SECRET_KEY") or instance_secret_key(instance_path),
         "RECRUIT_BASE_URL": base_url,
@@ -41,6 +46,21 @@ def from_environment(instance_path: str) -> dict:
         "CANDIDATE_MAX_CONTENT_LENGTH": 64 * 1024,
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Always set: Flask-Limiter's singleton would otherwise keep the last app's choice.
+        "RATELIMIT_ENABLED": enabled(os.environ.get("RATELIMIT_ENABLED"), "RATELIMIT_ENABLED"),
+        # Per client address on candidate links; failed lookups (404, 410) count on their own.
+        "RECRUIT_RATELIMIT_CANDIDATE": os.environ.get(
+            "RECRUIT_RATELIMIT_CANDIDATE", "120 per minute"
+        ),
+        "RECRUIT_RATELIMIT_CANDIDATE_FAILED": os.environ.get(
+            "RECRUIT_RATELIMIT_CANDIDATE_FAILED", "30 per 10 minutes"
+        ),
+        # Per API key (per client address for requests without one).
+        "RECRUIT_RATELIMIT_API": os.environ.get("RECRUIT_RATELIMIT_API", "600 per minute"),
+        # "x_for=1,x_proto=1,x_host=1": how many proxies in front set each X-Forwarded-* header.
+        "RECRUIT_PROXY_FIX": os.environ.get("RECRUIT_PROXY_FIX", ""),
+        # None: Secure cookies exactly when RECRUIT_BASE_URL is https (see ``cookie_settings``).
+        "RECRUIT_COOKIE_SECURE": cookie_secure,
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
@@ -57,9 +77,80 @@ def from_environment(instance_path: str) -> dict:
         # "off": a separate `recruit mail send` worker does it.
         "MAIL_WORKER": os.environ.get("RECRUIT_MAIL_WORKER", "thread"),
         "BABEL_DEFAULT_LOCALE": "fr",
-        "SESSION_COOKIE_SECURE": secure,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
+        # Over https Flask-WTF also wants a same-site Referer on every POST, but candidate pages
+        # send none (Referrer-Policy: no-referrer keeps their token out of every Referer): the
+        # session's CSRF token, in a SameSite=Lax cookie, is the check.
+        "WTF_CSRF_SSL_STRICT": False,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
+    return settings | cookie_settings(settings)
+
+
+def engine_options(settings: Mapping) -> dict:
+    """The engine options, with a connect timeout for PostgreSQL: an unreachable server makes
+    /healthz and requests fail in seconds instead of waiting for TCP to give up."""
+    options = dict(settings.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if str(settings["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT)
+        options["connect_args"] = connect_args
+    return options
+
+
+def flag(value: str | None, name: str) -> bool | None:
+    """A yes/no setting: True, False, or None when unset or empty."""
+    if value is None or not value.strip():
+        return None
+    if value.strip().lower() in TRUE:
+        return True
+    if value.strip().lower() in FALSE:
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (true/false, yes/no, on/off), not {value!r}")
+
+
+def enabled(value: str | None, name: str) -> bool:
+    """A switch that is on unless set to 0 (false, no, off)."""
+    return flag(value, name) is not False
+
+
+def cookie_settings(settings: Mapping) -> dict:
+    """Secure cookies (the session, which holds the CSRF token, and remember-me) when the site
+    is served over https, unless RECRUIT_COOKIE_SECURE says otherwise."""
+    secure = settings.get("RECRUIT_COOKIE_SECURE")
+    if isinstance(secure, str):
+        secure = flag(secure, "RECRUIT_COOKIE_SECURE")
+    if secure is None:
+        secure = str(settings["RECRUIT_BASE_URL"]).startswith("https://")
+    return {"SESSION_COOKIE_SECURE": bool(secure), "REMEMBER_COOKIE_SECURE": bool(secure)}
+
+
+def proxy_fix(value: str | Mapping | None) -> dict[str, int]:
+    """ProxyFix's arguments from "x_for=1,x_proto=1,x_host=1" (or a mapping); {} means off.
+
+    Each count is the number of proxies in front that set that X-Forwarded-* header; a header
+    not named is ignored (0), so a client cannot forge it.
+    """
+    if not value or (isinstance(value, str) and value.strip().lower() in FALSE):
+        return {}
+    if isinstance(value, str):
+        pairs = [part.partition("=") for part in value.replace(" ", "").split(",") if part]
+        if any(not sep for _key, sep, _ in pairs):
+            raise ValueError(f"RECRUIT_PROXY_FIX: write key=count pairs, not {value!r}")
+        value = {key: count for key, _, count in pairs}
+    unknown = set(value) - set(PROXY_FIX_KEYS)
+    if unknown:
+        raise ValueError(f"RECRUIT_PROXY_FIX: unknown {sorted(unknown)}; use {PROXY_FIX_KEYS}")
+    try:
+        counts = {key: int(count) for key, count in value.items()}
+    except ValueError:
+        raise ValueError(f"RECRUIT_PROXY_FIX: counts are whole numbers, not {value!r}") from None
+    if any(count < 0 for count in counts.values()):
+        raise ValueError("RECRUIT_PROXY_FIX: counts are 0 or more")
+    if not any(counts.values()):
+        return {}
+    return {key: counts.get(key, 0) for key in PROXY_FIX_KEYS}  # ProxyFix's own defaults are not 0

@@ -187,7 +187,7 @@ def build() -> dict:
     for email, name, role, password in USERS:
         if accounts.find_user(email) is None:
             accounts.create_user(organisation, email, role, password, name)
-    rng = random.Random(2026)
+    rng = random.Random(2026)  # nosec B311 # made-up demo answers, not a secret
     consent_text = "Démo : consentement donné lors de la génération des données de démonstration."
     try_links = []
     for index, pool in enumerate(POOLS):

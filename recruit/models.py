@@ -89,6 +89,8 @@ class Candidate(db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), index=True)
     external_id: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set once when the identity was removed (retention purge or erasure): see recruit.privacy.
+    anonymised_at: Mapped[datetime | None]
 
 
 class FormVersion(db.Model):
@@ -135,6 +137,8 @@ class Invitation(db.Model):
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Set once when the link, the notes and the emails of this invitation were erased.
+    erased_at: Mapped[datetime | None]
 
     campaign: Mapped[Campaign] = relationship()
     candidate: Mapped[Candidate] = relationship()
@@ -324,6 +328,20 @@ class ImportBatch(db.Model):
     rows: Mapped[list] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     imported_at: Mapped[datetime | None]
+
+
+class ErasedLink(db.Model):
+    """A personal link whose candidate asked for erasure, kept only to say so (410).
+
+    It holds a digest of the token under its own label, different from ``token_hash``: nothing
+    here leads back to an invitation, and only the holder of the link can find its row.
+    """
+
+    __tablename__ = "erased_links"
+
+    digest: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    language: Mapped[str] = mapped_column(sa.String(2))
+    erased_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ApiKey(db.Model):

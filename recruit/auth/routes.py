@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -19,8 +20,10 @@ bp = Blueprint("auth", __name__)
 
 
 def _login_key() -> str:
-    """Throttle key per account: the email being tried, whoever tries it."""
-    return "login:" + request.form.get("email", "").strip().lower()
+    """Throttle key per account: the email being tried (hashed: the counters' store never holds
+    an address), whoever tries it."""
+    email = request.form.get("email", "").strip().lower()
+    return "login:" + hashlib.sha256(email.encode("utf-8")).hexdigest()
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -21,6 +21,13 @@ class ConsentForm(FlaskForm):
     )
 
 
+class EraseForm(FlaskForm):
+    confirm = BooleanField(
+        _l("Je confirme vouloir effacer mes données. Je ne pourrai plus utiliser ce lien."),
+        validators=[DataRequired(message=_l("Cochez la case pour confirmer l'effacement."))],
+    )
+
+
 class SubmitForm(FlaskForm):
     """The final submit: only its CSRF token."""
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, TimestampSigner
 
+from recruit import privacy
 from recruit.candidate import services
 from recruit.candidate.forms import (
     ConsentForm,
+    EraseForm,
     SubmitForm,
     form_data_from,
     page_form_class,
@@ -20,7 +23,7 @@ from recruit.extensions import db
 
 bp = Blueprint("candidate", __name__, url_prefix="/t")
 
-CLOSED_STATUS = {"unknown": 404, "expired": 410, "revoked": 410, "completed": 200}
+CLOSED_STATUS = {"unknown": 404, "expired": 410, "revoked": 410, "erased": 410, "completed": 200}
 
 
 @bp.url_value_preprocessor
@@ -35,6 +38,8 @@ def link_closed(exc: services.LinkClosed):
     db.session.rollback()
     if exc.invitation is not None:
         g.locale = exc.invitation.campaign.language
+    elif exc.language is not None:
+        g.locale = exc.language
     template = "candidate/done.html" if exc.state == "completed" else "candidate/closed.html"
     return render_template(template, state=exc.state, invitation=exc.invitation), CLOSED_STATUS[
         exc.state
@@ -177,5 +182,55 @@ def submit(token: str):
     if progress.first_open_page is not None:
         return redirect(url_for(".resume", token=token), 303)
     services.submit(invitation, form)
+    db.session.commit()
+    return redirect(url_for(".welcome", token=token), 303)
+
+
+# --- The candidate's rights on their data ---------------------------------------------------
+
+
+def _render_privacy(invitation, erase_form, status=200):
+    return render_template(
+        "candidate/privacy.html",
+        invitation=invitation,
+        erase_form=erase_form,
+        live=services.link_state(invitation) in ("pending", "started"),
+    ), status
+
+
+def _open_for_rights(token: str, *, for_update: bool = False):
+    invitation = services.open_for_rights(token, for_update=for_update)
+    g.locale = invitation.campaign.language
+    return invitation
+
+
+@bp.get("/<token>/privacy")
+def privacy_page(token: str):
+    """What is held, a copy to download, and erasure: open whatever the link's state."""
+    return _render_privacy(_open_for_rights(token), EraseForm())
+
+
+@bp.get("/<token>/privacy/data.json")
+def download_data(token: str):
+    """The candidate's own data as a JSON file (right of access)."""
+    data = privacy.candidate_data(_open_for_rights(token))
+    response = current_app.response_class(
+        json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json"
+    )
+    response.headers["Content-Disposition"] = 'attachment; filename="mes-donnees.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/<token>/privacy/erase")
+def erase(token: str):
+    """Erase the candidate's identity once they tick the confirmation; the link then says so."""
+    invitation = _open_for_rights(token, for_update=True)
+    erase_form = EraseForm()
+    if not erase_form.validate():
+        return _render_privacy(invitation, erase_form, 400)
+    privacy.erase_candidate(
+        invitation, requested_by="candidate", reason=privacy.CANDIDATE_ERASE_REASON
+    )
     db.session.commit()
     return redirect(url_for(".welcome", token=token), 303)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
-from recruit import results, scoring
+from recruit import privacy, results, scoring
 from recruit.bank import Bank, Form, Item
 from recruit.extensions import db
 from recruit.models import Answer, ConsentText, Invitation, PageTime, token_hash, utcnow
@@ -22,11 +22,17 @@ MAX_PAGE_SECONDS = 2 * 3600
 
 
 class LinkClosed(Exception):
-    """The link cannot be used to take the test; ``state`` says why."""
+    """The link cannot be used to take the test; ``state`` says why.
 
-    def __init__(self, state: str, invitation: Invitation | None = None):
+    ``language`` is the page's language when no invitation is left to tell it (an erased link).
+    """
+
+    def __init__(
+        self, state: str, invitation: Invitation | None = None, language: str | None = None
+    ):
         self.state = state
         self.invitation = invitation
+        self.language = language
         super().__init__(state)
 
 
@@ -39,9 +45,13 @@ def form_for(invitation: Invitation) -> Form:
     return current_bank().get(invitation.campaign.form_id, invitation.campaign.language)
 
 
+def well_formed(token: str) -> bool:
+    return 20 <= len(token) <= 100 and token.replace("-", "").replace("_", "").isalnum()
+
+
 def find_invitation(token: str, *, for_update: bool = False) -> Invitation | None:
     """The invitation a token opens, or None; malformed tokens never reach the database."""
-    if not 20 <= len(token) <= 100 or not token.replace("-", "").replace("_", "").isalnum():
+    if not well_formed(token):
         return None
     query = sa.select(Invitation).where(Invitation.token_hash == token_hash(token))
     if for_update:
@@ -60,12 +70,34 @@ def link_state(invitation: Invitation | None) -> str:
     return invitation.status
 
 
+def _missing(token: str) -> LinkClosed:
+    """Why a token opens no invitation: its candidate's data were erased (410), or unknown."""
+    language = privacy.erased_link_language(token) if well_formed(token) else None
+    if language is not None:
+        return LinkClosed("erased", language=language)
+    return LinkClosed("unknown")
+
+
 def open_invitation(token: str, *, for_update: bool = False) -> Invitation:
     """The invitation if its link can still be used; raise LinkClosed otherwise."""
     invitation = find_invitation(token, for_update=for_update)
+    if invitation is None:
+        raise _missing(token)
     state = link_state(invitation)
     if state not in ("pending", "started"):
         raise LinkClosed(state, invitation)
+    return invitation
+
+
+def open_for_rights(token: str, *, for_update: bool = False) -> Invitation:
+    """The invitation of a link, whatever its state, for the candidate's rights on their data.
+
+    Access and erasure do not end with the test: an expired, revoked or completed link still
+    opens them. Raises LinkClosed for an unknown or erased link.
+    """
+    invitation = find_invitation(token, for_update=for_update)
+    if invitation is None:
+        raise _missing(token)
     return invitation
 
 

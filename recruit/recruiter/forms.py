@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from recruit.models import DECISIONS
+from recruit.privacy import ADMIN_ERASE_REASONS, DEFAULT_RETENTION_MONTHS, MAX_RETENTION_MONTHS
 
 DECISION_LABELS = {
     "shortlist": _l("Retenir pour un entretien"),
@@ -42,6 +43,11 @@ class CampaignForm(FlaskForm):
         ],
     )
     deadline = DateField(_l("Date limite (facultative)"), validators=[Optional()])
+    retention_months = IntegerField(
+        _l("Conservation des données (mois)"),
+        default=DEFAULT_RETENTION_MONTHS,
+        validators=[Optional(), NumberRange(1, MAX_RETENTION_MONTHS, _l("Entre 1 et 120 mois."))],
+    )
 
 
 class InviteForm(FlaskForm):
@@ -90,6 +96,23 @@ class ExtendForm(FlaskForm):
         _l("Prolonger de (jours)"),
         default=7,
         validators=[InputRequired(), NumberRange(1, 90, _l("Entre 1 et 90 jours."))],
+    )
+
+
+ERASE_REASON_LABELS = {
+    "request": _l("La personne a demandé l'effacement de ses données"),
+    "objection": _l("La personne s'oppose au traitement ou retire son consentement"),
+    "mistake": _l("Cette personne a été invitée par erreur"),
+}
+
+
+class EraseCandidateForm(FlaskForm):
+    """An admin's erasure of a candidate: a reason code from a short list, never free text."""
+
+    reason = RadioField(
+        _l("Motif"),
+        choices=[SelectChoice(r, ERASE_REASON_LABELS[r]) for r in ADMIN_ERASE_REASONS],
+        validators=[InputRequired(_l("Choisissez un motif."))],
     )
 
 

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from recruit import access, audit, links, mail, results
+from recruit import access, audit, links, mail, privacy, results
 from recruit import campaigns as services
 from recruit.extensions import db
 from recruit.models import (
@@ -36,6 +36,7 @@ from recruit.recruiter.forms import (
     ButtonForm,
     CampaignForm,
     DecisionForm,
+    EraseCandidateForm,
     ExtendForm,
     ImportForm,
     InviteForm,
@@ -103,6 +104,7 @@ def new_campaign():
             site=form.site.data or "",
             invitation_days=form.invitation_days.data,
             deadline=form.deadline.data,
+            retention_months=form.retention_months.data or privacy.DEFAULT_RETENTION_MONTHS,
         )
         audit.record("campaign_opened", "campaign", campaign.id)
         db.session.commit()
@@ -600,6 +602,28 @@ def candidate(invitation_id: int):
         ).all(),
         now=utcnow(),
     ), status
+
+
+@bp.route("/candidates/<int:invitation_id>/erase", methods=["GET", "POST"])
+@access.role_required("admin")
+def erase_candidate(invitation_id: int):
+    """Erase a candidate's identity on their request (admin only), with a reason code."""
+    invitation = access.invitation_or_404(invitation_id)
+    form = EraseCandidateForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            erased = privacy.erase_candidate(
+                invitation, requested_by="admin", reason=form.reason.data, user=current_user
+            )
+            db.session.commit()
+            if erased is None:
+                flash(_("Les données de cette personne étaient déjà effacées."), "info")
+            else:
+                flash(_("Les données personnelles de cette personne ont été effacées."), "success")
+            return redirect(url_for(".candidate", invitation_id=invitation.id), 303)
+        status = 400
+    return render_template("recruiter/erase.html", invitation=invitation, form=form), status
 
 
 @bp.get("/compare")

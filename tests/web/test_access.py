@@ -97,6 +97,7 @@ BUTTON: dict[str, Any] = {}
 ROUTES = [
     #      endpoint                      method  params   body             anon  hr   rec  admin
     Route("pages.home",                  "GET",  None,    None,            200, 302, 302, 302),
+    Route("observability.healthz",       "GET",  None,    None,            200, 200, 200, 200),
     Route("auth.login",                  "GET",  None,    None,            200, 302, 302, 302),
     Route("auth.login",                  "POST", None,
           lambda w, role: {"email": w.emails["recruiter"], "password": "not the password"},
@@ -131,6 +132,9 @@ ROUTES = [
                                                           None,            302, 200, 200, 200),
     Route("recruiter.candidate",         "GET",  completed, None,          302, 200, 200, 200),
     Route("recruiter.candidate",         "POST", completed, DECISION,      302, 403, 303, 303),
+    Route("recruiter.erase_candidate",   "GET",  completed, None,          302, 403, 403, 200),
+    Route("recruiter.erase_candidate",   "POST", completed, {"reason": "request"},
+                                                                           302, 403, 403, 303),
     Route("recruiter.compare",           "GET",  lambda w: {"id": [w.done, w.other_done]},
                                                           None,            302, 200, 200, 200),
     Route("hr.dashboard",                "GET",  lambda w: {"campaign": [w.campaign]},
@@ -153,7 +157,7 @@ UNLISTED_ENDPOINTS = {"static"}
 UNLISTED_BLUEPRINTS = {"candidate", "api"}  # the API authenticates by key: see test_api
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 # Routes an anonymous user may use: the others send them to the login page.
-PUBLIC = {"pages.home", "auth.login", "auth.logout"}
+PUBLIC = {"pages.home", "auth.login", "auth.logout", "observability.healthz"}
 
 
 # --- The world: two organisations ----------------------------------------------------------
