@@ -11,13 +11,14 @@ from flask_babel import lazy_gettext
 
 from recruit import access, bank, config, observability, security
 from recruit.extensions import babel, csrf, db, limiter, login_manager, migrate
+from recruit.observability import RecruitFlask
 
 LOCALES = ("fr", "en")
 
 
 def create_app(overrides: Mapping | None = None) -> Flask:
     """Build the application: settings, database, bank, pages, commands."""
-    app = Flask(__name__, instance_path=os.environ.get("RECRUIT_INSTANCE_PATH") or None)
+    app = RecruitFlask(__name__, instance_path=os.environ.get("RECRUIT_INSTANCE_PATH") or None)
     register_config(app, overrides)
     observability.register(app)  # request ids and logs first: every later hook has them
     register_extensions(app)

@@ -123,3 +123,14 @@ def healthz():
     status = 200 if database == "ok" else 503
     body = {"status": "ok" if status == 200 else "unavailable", "database": database}
     return body, status, {"Cache-Control": "no-store"}
+
+
+class RecruitFlask(Flask):
+    """Flask, whose error log names the path without a candidate's link token."""
+
+    def log_exception(self, exc_info) -> None:
+        from flask import request
+
+        self.logger.error(
+            "Exception on %s [%s]", public_path(request.path), request.method, exc_info=exc_info
+        )

@@ -852,3 +852,19 @@ def test_candidates_answer_over_https_without_sending_a_referer(make):
     client = HttpsProxyClient(app.test_client())
     assert finish(client, app, token).status_code == 303
     assert client.get(f"/t/{token}").headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_an_unhandled_error_on_a_candidate_page_is_logged_without_the_token(app, client, caplog):
+    from tests.conftest import make_invitation
+
+    token = make_invitation(app)
+
+    @app.get("/t/<token>/boom")
+    def boom(token):
+        raise RuntimeError("boom")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    with caplog.at_level("ERROR"):
+        response = client.get(f"/t/{token}/boom")
+    assert response.status_code == 500
+    assert "boom" in caplog.text and token not in caplog.text
