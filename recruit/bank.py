@@ -13,6 +13,7 @@ import json
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -176,7 +177,7 @@ class Form(_Frozen):
             raise ValueError(f"instructions: no text for format '{missing[0]}'")
         return self
 
-    @property
+    @cached_property
     def version(self) -> str:
         """Hash of the validated content: changes whenever a text, a key or a weight changes."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)

@@ -50,7 +50,7 @@ def from_environment(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": enabled(os.environ.get("RATELIMIT_ENABLED"), "RATELIMIT_ENABLED"),
         # Per client address on candidate links; failed lookups (404, 410) count on their own.
         "RECRUIT_RATELIMIT_CANDIDATE": os.environ.get(
-            "RECRUIT_RATELIMIT_CANDIDATE", "120 per minute"
+            "RECRUIT_RATELIMIT_CANDIDATE", "600 per minute"
         ),
         "RECRUIT_RATELIMIT_CANDIDATE_FAILED": os.environ.get(
             "RECRUIT_RATELIMIT_CANDIDATE_FAILED", "30 per 10 minutes"

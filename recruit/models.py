@@ -47,6 +47,18 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def insert_missing(model, **values) -> None:
+    """Insert a row unless one with the same key exists: safe when two requests race to add it."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the app runs on SQLite and PostgreSQL only
+        raise RuntimeError(f"unsupported database: {dialect}")
+    db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
 class Organisation(db.Model):
     __tablename__ = "organisations"
 

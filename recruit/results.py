@@ -27,6 +27,7 @@ from recruit.models import (
     ReferenceNormScale,
     Result,
     ScaleScore,
+    insert_missing,
     utcnow,
 )
 
@@ -40,16 +41,18 @@ class NormUnavailable(LookupError):
 def ensure_form_version(form: Form) -> str:
     """Store this form's exact content once, keyed by its version hash."""
     version = form.version
-    if db.session.get(FormVersion, version) is None:
-        db.session.add(
-            FormVersion(
-                version=version,
-                form_id=form.form,
-                language=form.language,
-                content=form.model_dump(mode="json"),
-            )
+    if (
+        db.session.scalar(sa.select(FormVersion.version).where(FormVersion.version == version))
+        is None
+    ):
+        insert_missing(
+            FormVersion,
+            version=version,
+            form_id=form.form,
+            language=form.language,
+            content=form.model_dump(mode="json"),
+            first_used_at=utcnow(),
         )
-        db.session.flush()
     return version
 
 

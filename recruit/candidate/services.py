@@ -15,7 +15,15 @@ from flask import current_app
 from recruit import privacy, results, scoring
 from recruit.bank import Bank, Form, Item
 from recruit.extensions import db
-from recruit.models import Answer, ConsentText, Invitation, PageTime, token_hash, utcnow
+from recruit.models import (
+    Answer,
+    ConsentText,
+    Invitation,
+    PageTime,
+    insert_missing,
+    token_hash,
+    utcnow,
+)
 
 # Longest time one page visit may count for: a tab left open overnight is not "time on page".
 MAX_PAGE_SECONDS = 2 * 3600
@@ -111,8 +119,13 @@ def record_consent(invitation: Invitation, form: Form, text: str, language: str)
     if invitation.status != "pending":
         return False
     version = consent_version(text, language)
-    if db.session.get(ConsentText, version) is None:
-        db.session.add(ConsentText(version=version, language=language, text=text))
+    if (
+        db.session.scalar(sa.select(ConsentText.version).where(ConsentText.version == version))
+        is None
+    ):
+        insert_missing(
+            ConsentText, version=version, language=language, text=text, first_used_at=utcnow()
+        )
     now = utcnow()
     invitation.consent_version = version
     invitation.consented_at = now

@@ -110,7 +110,9 @@ def funnel(frame: pd.DataFrame) -> Funnel:
         )
     )
     done = frame[frame["status"] == "completed"]
-    minutes = (done["completed_at"] - done["started_at"]).dt.total_seconds() / 60
+    # An all-empty column stays of object dtype in pandas 3: make both datetimes first.
+    taken = pd.to_datetime(done["completed_at"]) - pd.to_datetime(done["started_at"])
+    minutes = taken.dt.total_seconds() / 60
     return Funnel(
         invited=len(frame),
         emailed=int(emailed or 0),

@@ -38,7 +38,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -126,21 +125,19 @@ class PostgresCluster:
         if not (self.bin_dir / "initdb").exists():
             raise RuntimeError(f"PostgreSQL server binaries not found in {self.bin_dir}")
         self.workdir = Path(tempfile.mkdtemp(prefix="recruit-load-pg-"))
-        if os.geteuid() == 0:
-            shutil.chown(self.workdir, "postgres", "postgres")
         data = self.workdir / "data"
+        port = free_port()
         initdb = [str(self.bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
         initdb += ["--no-sync", "-E", "UTF8", "--locale=C.UTF-8"]
-        subprocess.run(_as_postgres(initdb), check=True, capture_output=True)
-        port = free_port()
         options = f"-c listen_addresses={HOST} -p {port} -k {self.workdir} -c fsync=off"
         options += " -c max_connections=200"
+        pg_ctl = [str(self.bin_dir / "pg_ctl"), "-D", str(data), "-l", str(self.workdir / "log")]
         try:
+            if os.geteuid() == 0:
+                shutil.chown(self.workdir, "postgres", "postgres")
+            subprocess.run(_as_postgres(initdb), check=True, capture_output=True)
             subprocess.run(
-                _as_postgres(
-                    [str(self.bin_dir / "pg_ctl"), "-D", str(data), "-l", str(self.workdir / "log")]
-                    + ["-w", "-o", options, "start"]
-                ),
+                _as_postgres([*pg_ctl, "-w", "-o", options, "start"]),
                 check=True,
                 capture_output=True,
             )
@@ -1241,7 +1238,3 @@ def _row(kind: str, values: list[float]) -> str:
 def _redact(path: str) -> str:
     """Candidate tokens are secrets: print only their beginning."""
     return re.sub(r"/t/([\w-]{6})[\w-]+", r"/t/\1…", path)
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
