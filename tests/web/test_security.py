@@ -392,7 +392,7 @@ def test_limits_come_from_the_environment(monkeypatch, tmp_path):
     for name in ("RECRUIT_RATELIMIT_CANDIDATE", "RECRUIT_RATELIMIT_API", "RATELIMIT_ENABLED"):
         monkeypatch.delenv(name)
     defaults = config.from_environment(str(tmp_path))
-    assert defaults["RECRUIT_RATELIMIT_CANDIDATE"] == "120 per minute"
+    assert defaults["RECRUIT_RATELIMIT_CANDIDATE"] == "600 per minute"
     assert defaults["RECRUIT_RATELIMIT_API"] == "600 per minute"
     assert defaults["RATELIMIT_ENABLED"] is True
 
