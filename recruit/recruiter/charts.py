@@ -9,6 +9,12 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from recruit.svgtext import clean as _clean
+from recruit.svgtext import num as _num
+from recruit.svgtext import text_width as _text_width
+from recruit.svgtext import truncate as _truncate
+from recruit.svgtext import wrap as _wrap
+
 __all__ = ["profile_svg"]
 
 WIDTH = 640
@@ -35,9 +41,6 @@ COLOURS = ("#1f5f8b", "#b35c00", "#2e7d32", "#6a3d9a")
 STYLES = ("solid", "hatch", "dots", "outline")
 
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_NARROW = set("fijlrtI!|.,:;'’()[]-  ")
-_WIDE = set("mwMW@%")
 
 
 @dataclass(frozen=True)
@@ -47,56 +50,6 @@ class _Bar:
     x: float
     width: float
     clipped: int  # -1 clipped at low, +1 clipped at high, 0 not clipped
-
-
-def _clean(text: str) -> str:
-    """Drop characters that XML 1.0 cannot carry and collapse whitespace."""
-    return " ".join(_NOT_XML.sub("", str(text)).split())
-
-
-def _num(value: float) -> str:
-    """Format a coordinate compactly."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-def _text_width(text: str, size: float = FONT) -> float:
-    """Estimate the rendered width of a string in a proportional sans-serif font."""
-    em = 0.0
-    for char in text:
-        if char in _NARROW:
-            em += 0.32
-        elif char in _WIDE or char.isupper():
-            em += 0.72
-        else:
-            em += 0.58
-    return em * size
-
-
-def _truncate(text: str, max_width: float) -> str:
-    """Shorten text with an ellipsis so that it fits max_width."""
-    if _text_width(text) <= max_width:
-        return text
-    while text and _text_width(text.rstrip() + "…") > max_width:
-        text = text[:-1]
-    return text.rstrip() + "…"
-
-
-def _wrap(text: str, max_width: float, max_lines: int) -> list[str]:
-    """Break text into at most max_lines lines, the last one truncated if needed."""
-    lines: list[str] = []
-    current = ""
-    for word in text.split():
-        candidate = f"{current} {word}" if current else word
-        if not current or _text_width(candidate) <= max_width:
-            current = candidate
-        else:
-            lines.append(current)
-            current = word
-    if current:
-        lines.append(current)
-    if len(lines) > max_lines:
-        lines = lines[: max_lines - 1] + [" ".join(lines[max_lines - 1 :])]
-    return [_truncate(line, max_width) for line in lines] or [""]
 
 
 def _score(value: float | None) -> float | None:
