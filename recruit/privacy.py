@@ -37,10 +37,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
+from recruit import audit
 from recruit.extensions import db
 from recruit.models import (
     Answer,
-    AuditEvent,
     Campaign,
     Candidate,
     ConsentText,
@@ -252,19 +252,6 @@ def _drop_from_batches(
     return changed
 
 
-def _audit(organisation_id: int, action: str, target_type: str, target_id, user_id, **details):
-    db.session.add(
-        AuditEvent(
-            organisation_id=organisation_id,
-            user_id=user_id,
-            action=action,
-            target_type=target_type,
-            target_id=target_id,
-            details=details,
-        )
-    )
-
-
 # --- Retention ------------------------------------------------------------------------------
 
 
@@ -383,12 +370,11 @@ def purge(*, now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
     report.by_organisation = {k: v for k, v in report.by_organisation.items() if v}
     if not dry_run:
         for organisation_id, found in report.by_organisation.items():
-            _audit(
-                organisation_id,
+            audit.record(
                 "retention_purge",
                 "organisation",
                 organisation_id,
-                None,
+                organisation_id=organisation_id,
                 **found.as_dict(),
             )
     db.session.flush()
@@ -447,12 +433,12 @@ def erase_candidate(
         organisation_id, 0
     )
     counts += _anonymise_candidates([candidate.id], now, dry_run=False)
-    _audit(
-        organisation_id,
+    audit.record(
         "candidate_erased",
         "invitation",
         invitation.id,
-        user.id if user is not None else None,
+        organisation_id=organisation_id,
+        user=user,
         requested_by=requested_by,
         reason=reason,
         invitations=sorted(i.id for i in invitations),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from http import HTTPStatus
-from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import Response, current_app, g, request, url_for
@@ -104,8 +103,14 @@ def parse_json_body():
 
 def audit_record(action: str, target_type: str, target_id: int, **details) -> None:
     """An audit event for an API call: the key's organisation and the key's id, no user."""
-    actor = SimpleNamespace(organisation_id=g.organisation_id, id=None)
-    audit.record(action, target_type, target_id, user=actor, api_key=g.api_key_id, **details)
+    audit.record(
+        action,
+        target_type,
+        target_id,
+        organisation_id=g.organisation_id,
+        api_key=g.api_key_id,
+        **details,
+    )
 
 
 # --- The document ---------------------------------------------------------------------------
