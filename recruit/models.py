@@ -47,15 +47,24 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def insert_missing(model, **values) -> None:
-    """Insert a row unless one with the same key exists: safe when two requests race to add it."""
-    dialect = db.session.get_bind().dialect.name
+def dialect_insert(dialect: str):
+    """The ``insert`` construct of a database, with its ON CONFLICT clauses (SQLite, PostgreSQL)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - the app runs on SQLite and PostgreSQL only
         raise RuntimeError(f"unsupported database: {dialect}")
+    return insert
+
+
+def session_dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def insert_missing(model, **values) -> None:
+    """Insert a row unless one with the same key exists: safe when two requests race to add it."""
+    insert = dialect_insert(session_dialect())
     db.session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 

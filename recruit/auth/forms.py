@@ -1,10 +1,11 @@
 """Login and account forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
+
+from recruit.forms import Form as BaseForm
 
 ROLE_CHOICES = [
     SelectChoice("recruiter", _l("Recruteur·se — campagnes et candidats")),
@@ -13,7 +14,7 @@ ROLE_CHOICES = [
 ]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     email = EmailField(
         _l("Adresse e-mail"),
         validators=[DataRequired(_l("Indiquez votre adresse e-mail.")), Length(max=254)],
@@ -24,7 +25,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class UserForm(FlaskForm):
+class UserForm(BaseForm):
     name = StringField(_l("Nom"), validators=[Length(max=160)])
     email = EmailField(
         _l("Adresse e-mail"),
@@ -44,11 +45,11 @@ class UserForm(FlaskForm):
     )
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(BaseForm):
     """A button that posts: only the CSRF token."""
 
 
-class ApiKeyForm(FlaskForm):
+class ApiKeyForm(BaseForm):
     name = StringField(
         _l("À quoi sert cette clé ?"),
         validators=[

@@ -3,36 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from recruit import scoring
 from recruit.bank import RATING_MAX, RATING_MIN, Form, Item, Option
+from recruit.forms import Form as BaseForm
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(BaseForm):
     agree = BooleanField(
         _l("J'ai lu cette information et j'accepte que mes réponses soient traitées ainsi."),
         validators=[DataRequired(message=_l("Cochez la case pour commencer le test."))],
     )
 
 
-class EraseForm(FlaskForm):
+class EraseForm(BaseForm):
     confirm = BooleanField(
         _l("Je confirme vouloir effacer mes données. Je ne pourrai plus utiliser ce lien."),
         validators=[DataRequired(message=_l("Cochez la case pour confirmer l'effacement."))],
     )
 
 
-class SubmitForm(FlaskForm):
+class SubmitForm(BaseForm):
     """The final submit: only its CSRF token."""
 
 
-class PageFormBase(FlaskForm):
+class PageFormBase(BaseForm):
     shown = HiddenField()
 
 
@@ -80,8 +81,32 @@ def _radio(label, choices, validators, coerce=str) -> RadioField:
     )
 
 
+class _PageKey:
+    """What a page's form class depends on; compared and hashed on the form's version."""
+
+    def __init__(self, form: Form, items: list[Item], seed: int, first_number: int):
+        self.form, self.items, self.seed, self.first_number = form, items, seed, first_number
+        self.key = (form.version, tuple(item.id for item in items), seed, first_number)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _PageKey) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
 def page_form_class(form: Form, items: list[Item], seed: int, first_number: int):
-    """A FlaskForm class for one page, and the item views that lay it out."""
+    """A form class for one page, and the item views that lay it out.
+
+    Classes are kept for the most recent pages: a candidate's page is built for its GET and
+    again for its POST, and a class never changes once built (instances hold the data).
+    """
+    return _page_form_class(_PageKey(form, items, seed, first_number))
+
+
+@lru_cache(maxsize=2048)
+def _page_form_class(page: _PageKey):
+    form, items, seed, first_number = page.form, page.items, page.seed, page.first_number
     required = InputRequired(message=_l("Une réponse est attendue ici."))
     rating_choices = [SelectChoice(str(v), str(v)) for v in range(RATING_MIN, RATING_MAX + 1)]
 
@@ -122,7 +147,7 @@ def page_form_class(form: Form, items: list[Item], seed: int, first_number: int)
                 _radio(_l("Votre choix"), choices=choices, validators=[required]),
             )
         views.append(ItemView(first_number + offset, item, options, names))
-    return PageForm, views
+    return PageForm, tuple(views)
 
 
 def responses_from(page_form, views: list[ItemView]) -> dict[str, scoring.Response]:

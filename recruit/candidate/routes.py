@@ -113,7 +113,8 @@ def page(token: str, number: int):
     invitation, form = _open(token, for_update=request.method == "POST")
     if invitation.status == "pending":
         return redirect(url_for(".welcome", token=token), 303)
-    answers = services.stored_answers(invitation)
+    stored = services.answer_records(invitation)
+    answers = services.payloads(stored)
     progress = services.progress(invitation, form, answers)
     first_open = progress.first_open_page or len(progress.pages) + 1
     if not 1 <= number <= len(progress.pages) or number > first_open:
@@ -126,7 +127,8 @@ def page(token: str, number: int):
         page_form = form_class()
         if page_form.validate():
             seconds = _seconds_on_page(page_form.shown.data, number)
-            services.save_page(invitation, form, number, responses_from(page_form, views), seconds)
+            responses = responses_from(page_form, views)
+            services.save_page(invitation, form, number, responses, seconds, stored)
             db.session.commit()
             if number < len(progress.pages):
                 return redirect(url_for(".page", token=token, number=number + 1), 303)

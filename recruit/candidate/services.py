@@ -1,6 +1,6 @@
 """The candidate's test: link states, consent, saving pages, the final submit and its scores.
 
-Functions here add and flush; the route commits once.
+Functions here write through the session without committing; the route commits once.
 """
 
 from __future__ import annotations
@@ -8,9 +8,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import contains_eager
 
 from recruit import privacy, results, scoring
 from recruit.bank import Bank, Form, Item
@@ -20,7 +23,9 @@ from recruit.models import (
     ConsentText,
     Invitation,
     PageTime,
+    dialect_insert,
     insert_missing,
+    session_dialect,
     token_hash,
     utcnow,
 )
@@ -58,13 +63,25 @@ def well_formed(token: str) -> bool:
 
 
 def find_invitation(token: str, *, for_update: bool = False) -> Invitation | None:
-    """The invitation a token opens, or None; malformed tokens never reach the database."""
+    """The invitation a token opens, with its campaign, or None.
+
+    Malformed tokens never reach the database. ``for_update`` locks the invitation's row (not
+    its campaign's: candidates of one campaign save their pages side by side).
+    """
     if not well_formed(token):
         return None
-    query = sa.select(Invitation).where(Invitation.token_hash == token_hash(token))
-    if for_update:
-        query = query.with_for_update()
-    return db.session.scalar(query)
+    return db.session.scalar(_invitation_query(for_update), {"token_hash": token_hash(token)})
+
+
+@cache
+def _invitation_query(for_update: bool) -> sa.Select:
+    query = (
+        sa.select(Invitation)
+        .join(Invitation.campaign)
+        .options(contains_eager(Invitation.campaign))
+        .where(Invitation.token_hash == sa.bindparam("token_hash"))
+    )
+    return query.with_for_update(of=Invitation) if for_update else query
 
 
 def link_state(invitation: Invitation | None) -> str:
@@ -136,12 +153,30 @@ def record_consent(invitation: Invitation, form: Form, text: str, language: str)
     return True
 
 
+class StoredAnswer(NamedTuple):
+    payload: dict
+    form_version: str
+
+
+def answer_records(invitation: Invitation) -> dict[str, StoredAnswer]:
+    """The invitation's answers with the form version each was given in, by item id."""
+    rows = db.session.execute(_ANSWER_RECORDS, {"invitation_id": invitation.id})
+    return {item_id: StoredAnswer(payload, version) for item_id, payload, version in rows}
+
+
+# Statements of every candidate request are built once: building one costs as much as running it.
+_ANSWER_RECORDS = sa.select(Answer.item_id, Answer.payload, Answer.form_version).where(
+    Answer.invitation_id == sa.bindparam("invitation_id")
+)
+
+
+def payloads(records: Mapping[str, StoredAnswer]) -> dict[str, dict]:
+    return {item_id: record.payload for item_id, record in records.items()}
+
+
 def stored_answers(invitation: Invitation) -> dict[str, dict]:
     """The invitation's answers as payloads, by item id."""
-    rows = db.session.execute(
-        sa.select(Answer.item_id, Answer.payload).where(Answer.invitation_id == invitation.id)
-    )
-    return {item_id: payload for item_id, payload in rows}
+    return payloads(answer_records(invitation))
 
 
 @dataclass(frozen=True)
@@ -176,48 +211,80 @@ def save_page(
     page: int,
     responses: Mapping[str, scoring.Response],
     seconds: float | None,
+    stored: Mapping[str, StoredAnswer] | None = None,
 ) -> None:
-    """Insert or update the answers of one page and add the time spent on it."""
+    """Insert or update the answers of one page and add the time spent on it.
+
+    ``stored`` is the invitation's answers as the caller read them (read here when not given).
+    An answer is written only when it is new or changed; its first answer time is kept. Two
+    statements: one INSERT ... ON CONFLICT DO UPDATE for the page's answers, one for its time.
+    """
+    if stored is None:
+        stored = answer_records(invitation)
     now = utcnow()
-    version = results.ensure_form_version(form)
-    existing = {
-        a.item_id: a
-        for a in db.session.scalars(
-            sa.select(Answer).where(
-                Answer.invitation_id == invitation.id, Answer.item_id.in_(list(responses))
-            )
-        )
-    }
+    version = form.version
+    if invitation.form_version != version:
+        # The bank changed since consent: store the version the answers are now given in.
+        version = results.ensure_form_version(form)
+    rows = []
     for item_id, response in responses.items():
         payload = scoring.response_payload(response)
-        answer = existing.get(item_id)
-        if answer is None:
-            db.session.add(
-                Answer(
-                    invitation_id=invitation.id,
-                    item_id=item_id,
-                    payload=payload,
-                    form_version=version,
-                    answered_at=now,
-                    updated_at=now,
-                )
+        if stored.get(item_id) != (payload, version):
+            rows.append(
+                {
+                    "invitation_id": invitation.id,
+                    "item_id": item_id,
+                    "payload": payload,
+                    "form_version": version,
+                    "answered_at": now,
+                    "updated_at": now,
+                }
             )
-        elif answer.payload != payload or answer.form_version != version:
-            answer.payload = payload
-            answer.form_version = version
-            answer.updated_at = now
+    if rows:
+        upsert = _upsert(
+            session_dialect(), Answer.__table__, ("invitation_id", "item_id"), _answer_changes
+        )
+        db.session.execute(upsert, rows)
     record_page_time(invitation, page, seconds)
-    db.session.flush()
 
 
 def record_page_time(invitation: Invitation, page: int, seconds: float | None) -> None:
-    timing = db.session.get(PageTime, (invitation.id, page))
-    if timing is None:
-        timing = PageTime(invitation_id=invitation.id, page=page, seconds=0.0, visits=0)
-        db.session.add(timing)
-    timing.visits += 1
-    if seconds is not None:
-        timing.seconds += min(max(seconds, 0.0), MAX_PAGE_SECONDS)
+    """Count one visit of the page and add its seconds, capped, in one statement."""
+    spent = 0.0 if seconds is None else min(max(seconds, 0.0), MAX_PAGE_SECONDS)
+    upsert = _upsert(
+        session_dialect(), PageTime.__table__, ("invitation_id", "page"), _page_time_changes
+    )
+    db.session.execute(
+        upsert,
+        {"invitation_id": invitation.id, "page": page, "seconds": spent, "visits": 1},
+    )
+
+
+# The two writes of a page save, built once per database kind.
+@cache
+def _upsert(dialect: str, table: sa.Table, keys: tuple[str, ...], changes) -> sa.Executable:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE SET changes(table, excluded)."""
+    insert = dialect_insert(dialect)(table)
+    return insert.on_conflict_do_update(
+        index_elements=[table.c[key] for key in keys], set_=changes(table, insert.excluded)
+    )
+
+
+def _answer_changes(table: sa.Table, excluded) -> dict:
+    """A changed answer: the new payload and version; its first answer time is kept."""
+    return {
+        "payload": excluded.payload,
+        "form_version": excluded.form_version,
+        "updated_at": excluded.updated_at,
+    }
+
+
+def _page_time_changes(table: sa.Table, excluded) -> dict:
+    """Another visit of a page: visits and seconds add up."""
+    return {
+        "visits": table.c.visits + excluded.visits,
+        "seconds": table.c.seconds + excluded.seconds,
+    }
 
 
 def submit(invitation: Invitation, form: Form) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     DateField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
+from recruit.forms import Form as BaseForm
 from recruit.models import DECISIONS
 from recruit.privacy import ADMIN_ERASE_REASONS, DEFAULT_RETENTION_MONTHS, MAX_RETENTION_MONTHS
 
@@ -27,7 +27,7 @@ DECISION_LABELS = {
 }
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(BaseForm):
     title = StringField(
         _l("Intitulé du poste"),
         validators=[DataRequired(_l("Indiquez l'intitulé du poste.")), Length(max=160)],
@@ -50,7 +50,7 @@ class CampaignForm(FlaskForm):
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(BaseForm):
     name = StringField(
         _l("Nom du candidat"),
         validators=[DataRequired(_l("Indiquez un nom.")), Length(max=160)],
@@ -66,7 +66,7 @@ class InviteForm(FlaskForm):
     external_id = StringField(_l("Identifiant ATS (facultatif)"), validators=[Length(max=64)])
 
 
-class ImportForm(FlaskForm):
+class ImportForm(BaseForm):
     spreadsheet = FileField(
         _l("Fichier CSV ou Excel (.xlsx)"),
         validators=[
@@ -76,7 +76,7 @@ class ImportForm(FlaskForm):
     )
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(BaseForm):
     decision = RadioField(
         _l("Décision"),
         choices=[SelectChoice(d, DECISION_LABELS[d]) for d in DECISIONS],
@@ -91,7 +91,7 @@ class DecisionForm(FlaskForm):
     )
 
 
-class ExtendForm(FlaskForm):
+class ExtendForm(BaseForm):
     days = IntegerField(
         _l("Prolonger de (jours)"),
         default=7,
@@ -106,7 +106,7 @@ ERASE_REASON_LABELS = {
 }
 
 
-class EraseCandidateForm(FlaskForm):
+class EraseCandidateForm(BaseForm):
     """An admin's erasure of a candidate: a reason code from a short list, never free text."""
 
     reason = RadioField(
@@ -116,5 +116,5 @@ class EraseCandidateForm(FlaskForm):
     )
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(BaseForm):
     """A button that posts: only the CSRF token."""

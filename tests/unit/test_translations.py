@@ -66,3 +66,19 @@ def test_every_string_has_an_english_translation_and_the_mo_file_is_current():
         return {norm(m.id): norm(m.string) for m in cat if m.id}
 
     assert as_dict(compiled) == as_dict(catalog), "run pybabel compile -d recruit/translations"
+
+
+def test_every_form_reads_the_form_library_catalogue_once():
+    # Flask-WTF's own base reads WTForms' catalogue from disk on each request; recruit.forms.Form
+    # keeps it per language. A form deriving from FlaskForm directly would read it again.
+    import ast
+
+    package = Path(__file__).resolve().parents[2] / "recruit"
+    direct = []
+    for path in package.rglob("*.py"):
+        if path.name == "forms.py" and path.parent == package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "flask_wtf":
+                direct += [f"{path.name}: {a.name}" for a in node.names if a.name == "FlaskForm"]
+    assert direct == []

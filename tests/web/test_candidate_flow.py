@@ -187,6 +187,44 @@ def test_time_per_page_is_recorded(app, client):
         assert 0 <= timing.seconds < 60
 
 
+def answer_rows(app, token) -> dict[str, Answer]:
+    inv = invitation(app, token)
+    with app.app_context():
+        rows = db.session.scalars(sa.select(Answer).where(Answer.invitation_id == inv.id)).all()
+        for row in rows:
+            db.session.expunge(row)
+        return {row.item_id: row for row in rows}
+
+
+def test_saving_a_page_again_rewrites_only_what_changed(app, client):
+    token = make_invitation(app)
+    consent(client, token)
+    assert answer_page(client, app, token, 1).status_code == 303
+    first = answer_rows(app, token)
+    items = page_items(app, token, 1)
+    changed, kept = items  # two items per page in the mini form
+    other = {
+        "m1": {"m1-best": "b", "m1-worst": "d"},
+        "m2": {"m2-a": "1", "m2-b": "1", "m2-c": "1", "m2-d": "1"},
+        "m3": {"m3-choice": "a"},
+    }[changed]
+    again = answer_page(client, app, token, 1, overrides=other)
+    assert again.status_code == 303
+    second = answer_rows(app, token)
+    assert set(second) == set(items)
+    assert second[changed].payload != first[changed].payload
+    assert second[changed].updated_at > first[changed].updated_at
+    assert second[changed].answered_at == first[changed].answered_at  # first answer time kept
+    assert second[kept].payload == first[kept].payload
+    assert second[kept].updated_at == first[kept].updated_at  # untouched
+    assert {row.id for row in second.values()} == {row.id for row in first.values()}
+    inv = invitation(app, token)
+    with app.app_context():
+        timing = db.session.get(PageTime, (inv.id, 1))
+        assert timing.visits == 2
+        assert count(app, PageTime, invitation_id=inv.id) == 1
+
+
 def test_double_submit_and_replayed_pages_change_nothing(app, client):
     token = make_invitation(app)
     consent(client, token)

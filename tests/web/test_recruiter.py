@@ -187,6 +187,33 @@ def test_campaign_with_bad_input_is_refused_and_not_created(app, recruiter, titl
     assert count(app, Campaign) == 0
 
 
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [("fr", "N&#39;est pas un entier valide."), ("en", "Not a valid integer value.")],
+)
+def test_form_library_messages_follow_each_request_language(app, recruiter, language, message):
+    # WTForms' own messages (here: a number that is not one) are in the language of the
+    # request, also when the other language was asked just before in the same process.
+    other = {"fr": "en", "en": "fr"}[language]
+    for asked in (other, language):
+        headers = {"Accept-Language": asked}
+        page = recruiter.get("/campaigns/new", headers=headers)
+        response = recruiter.post(
+            "/campaigns/new",
+            headers=headers,
+            data={
+                "csrf_token": csrf_from(page.text),
+                "title": "Poste",
+                "site": "Lyon",
+                "form_language": "mini:fr",
+                "invitation_days": "quatorze",
+            },
+        )
+        assert response.status_code == 400
+    assert message in response.text
+    assert count(app, Campaign) == 0
+
+
 def test_closing_a_campaign_revokes_unused_links_only(app, recruiter):
     new_campaign(recruiter)
     cid = campaign_id(app)
