@@ -48,6 +48,7 @@ def select_locale() -> str:
 
 def register_extensions(app: Flask) -> None:
     limiter.init_app(app)  # first: a client over its limit is refused before any other work
+    security.register_rate_limits(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
     csrf.init_app(app)

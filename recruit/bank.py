@@ -190,11 +190,13 @@ class Form(_Frozen):
     def scale(self, scale_id: str) -> Scale:
         return next(s for s in self.scales if s.id == scale_id)
 
+    @cached_property
+    def _items_by_id(self) -> dict[str, Item]:
+        return {item.id: item for item in self.items}
+
     def item(self, item_id: str) -> Item:
-        for item in self.items:
-            if item.id == item_id:
-                return item
-        raise KeyError(item_id)
+        """The item with this id; KeyError if the form has none."""
+        return self._items_by_id[item_id]
 
     @property
     def page_count(self) -> int:

@@ -324,6 +324,32 @@ def test_without_proxy_fix_a_forged_forwarded_address_changes_nothing(make):
     assert client.get(f"/t/{token}", headers={"X-Forwarded-For": "192.0.2.1"}).status_code == 429
 
 
+def test_a_flood_from_one_address_is_refused_and_saves_nothing(make):
+    app = make(RECRUIT_RATELIMIT_CANDIDATE="3 per minute")
+    token = make_invitation(app)
+    client = app.test_client()
+    welcome = client.get(f"/t/{token}", **at("198.51.100.9"))
+    assert welcome.status_code == 200
+    assert welcome.headers["X-RateLimit-Limit"] == "3"
+    assert welcome.headers["X-RateLimit-Remaining"] == "2"
+    csrf = csrf_from(welcome.text)
+    assert client.get(f"/t/{token}", **at("198.51.100.9")).headers["X-RateLimit-Remaining"] == "1"
+    assert client.get(f"/t/{token}", **at("198.51.100.9")).status_code == 200
+    refused = client.post(
+        f"/t/{token}/consent", data={"csrf_token": csrf, "agree": "y"}, **at("198.51.100.9")
+    )
+    assert_too_many(refused, candidate=True)
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    with app.app_context():
+        invitation = db.session.scalar(sa.select(Invitation))
+        assert invitation.status == "pending" and invitation.consented_at is None
+    # Another address (another candidate behind another network) goes on.
+    other = client.post(
+        f"/t/{token}/consent", data={"csrf_token": csrf, "agree": "y"}, **at("198.51.100.10")
+    )
+    assert other.status_code == 303
+
+
 def test_candidates_taking_the_whole_test_are_never_limited(make):
     # The lowest failed-lookup limit there is: only links that fail to open count against it.
     app = make(RECRUIT_RATELIMIT_CANDIDATE_FAILED="1 per 10 minutes")
