@@ -160,11 +160,13 @@ class StoredAnswer(NamedTuple):
 
 def answer_records(invitation: Invitation) -> dict[str, StoredAnswer]:
     """The invitation's answers with the form version each was given in, by item id."""
-    rows = db.session.execute(_ANSWER_RECORDS, {"invitation_id": invitation.id})
+    rows = db.session.connection().execute(_ANSWER_RECORDS, {"invitation_id": invitation.id})
     return {item_id: StoredAnswer(payload, version) for item_id, payload, version in rows}
 
 
 # Statements of every candidate request are built once: building one costs as much as running it.
+# These are Core statements run on the session's connection (same transaction): they load or
+# write no ORM object, so the ORM's execution layer has nothing to add.
 _ANSWER_RECORDS = sa.select(Answer.item_id, Answer.payload, Answer.form_version).where(
     Answer.invitation_id == sa.bindparam("invitation_id")
 )
@@ -244,7 +246,7 @@ def save_page(
         upsert = _upsert(
             session_dialect(), Answer.__table__, ("invitation_id", "item_id"), _answer_changes
         )
-        db.session.execute(upsert, rows)
+        db.session.connection().execute(upsert, rows)
     record_page_time(invitation, page, seconds)
 
 
@@ -254,7 +256,7 @@ def record_page_time(invitation: Invitation, page: int, seconds: float | None) -
     upsert = _upsert(
         session_dialect(), PageTime.__table__, ("invitation_id", "page"), _page_time_changes
     )
-    db.session.execute(
+    db.session.connection().execute(
         upsert,
         {"invitation_id": invitation.id, "page": page, "seconds": spent, "visits": 1},
     )
