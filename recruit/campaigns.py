@@ -200,6 +200,23 @@ def invitation_days_for(campaign: Campaign) -> int:
 # --- Invitations ----------------------------------------------------------------------------
 
 
+def lock_for_invitations(campaign: Campaign) -> None:
+    """Hold the campaign until commit: who is invited is then checked and changed in one step.
+
+    A write that changes nothing (its status set to itself), first thing in the transaction: on
+    PostgreSQL it locks the campaign's row, on SQLite it takes the database's write lock (the
+    driver opens the transaction at the first write, so nothing was read from an older
+    snapshot). A second request inviting into the same campaign waits for the first to commit,
+    then sees its invitations.
+    """
+    db.session.execute(
+        sa.update(Campaign)
+        .where(Campaign.id == campaign.id)
+        .values(status=Campaign.status)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def already_invited(campaign: Campaign, emails: list[str]) -> set[str]:
     """Which of these emails (lower-cased) already have a live link in the campaign."""
     if not emails:
@@ -220,6 +237,7 @@ def invite_one(
     campaign: Campaign, name: str, email: str, external_id: str | None = None
 ) -> tuple[Invitation, str]:
     """Invite one candidate into a campaign, refusing a second live link for the same email."""
+    lock_for_invitations(campaign)
     if already_invited(campaign, [email]):
         raise InvitationError("already_invited")
     candidate = find_or_create_candidate(campaign.organisation, name, email)

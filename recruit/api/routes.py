@@ -231,6 +231,7 @@ def invite(campaign_id: int):
     """Invite candidates into a campaign; each gets a personal link (emails optional)."""
     campaign = services.campaign_or_404(organisation_id(), campaign_id)
     rows, send_email = services.parse_invitation_request(g.json_body)
+    campaigns.lock_for_invitations(campaign)  # checked and invited in one step
     clean = services.check_candidates(campaign, rows)
     invitations = campaigns.invite_many(campaign, clean)
     if send_email:

@@ -359,6 +359,8 @@ def confirm_import(campaign_id: int, batch_id: int):
     """Create every invitation of a checked file, all or nothing, in one transaction."""
     campaign = access.campaign_or_404(campaign_id)
     _checked_button()
+    # Before reading the batch: a double click imports once, a concurrent invite waits.
+    services.lock_for_invitations(campaign)
     batch = db.session.scalar(
         sa.select(ImportBatch).where(
             ImportBatch.id == batch_id, ImportBatch.campaign_id == campaign.id

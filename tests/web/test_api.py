@@ -261,6 +261,28 @@ def test_a_known_candidate_is_reused_and_a_new_campaign_can_invite_them(app, cli
     assert again.json["items"][0]["external_id"] == "NEW"
 
 
+def test_two_calls_inviting_the_same_people_at_once_make_one_link_each(
+    app, client, key, monkeypatch
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.web.test_recruiter import both_past_the_check
+
+    campaign = new_campaign(client, key)
+    waits = both_past_the_check(monkeypatch)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        calls = list(pool.map(lambda _: invite(app.test_client(), key, campaign["id"], 2), [1, 2]))
+    assert sorted(r.status_code for r in calls) == [201, 422]
+    refused = next(r for r in calls if r.status_code == 422)
+    error = assert_error(refused, 422, "invalid_candidates", "candidates")
+    assert {(p["index"], p["code"]) for p in error["problems"]} == {
+        (0, "already_invited"),
+        (1, "already_invited"),
+    }
+    assert "met" not in waits
+    assert count(app, Invitation) == 2
+
+
 def test_invitation_list_shows_each_state_and_links_only_while_usable(app, client, key):
     campaign = new_campaign(client, key)
     made = invite(client, key, campaign["id"], 5).json["items"]

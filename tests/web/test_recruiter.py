@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import random
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import openpyxl
@@ -342,6 +344,69 @@ def test_send_invitations_and_remind_queue_the_right_people(app, recruiter):
     assert count(app, OutboxMessage, OutboxMessage.kind == "invitation") == 3
     recruiter.post(f"/campaigns/{cid}/remind", data={"csrf_token": csrf_from(page.text)})
     assert count(app, OutboxMessage, OutboxMessage.kind == "reminder") == 3
+
+
+def both_past_the_check(monkeypatch) -> list[str]:
+    """Make each request wait (up to 2 s) at the "already invited?" check for the other one.
+
+    Without a lock both pass the check before either invites: two links for one person. With
+    the campaign locked, the second waits before the check, the barrier times out for the
+    first, which invites and commits; the second then sees that invitation.
+    """
+    barrier = threading.Barrier(2)
+    check = recruiting.already_invited
+    waits: list[str] = []
+
+    def waiting_check(campaign, emails):
+        try:
+            barrier.wait(timeout=2)
+            waits.append("met")
+        except threading.BrokenBarrierError:
+            waits.append("alone")
+        return check(campaign, emails)
+
+    monkeypatch.setattr(recruiting, "already_invited", waiting_check)
+    return waits
+
+
+def test_two_recruiters_inviting_one_person_at_once_make_one_link(app, recruiter, monkeypatch):
+    new_campaign(recruiter)
+    cid = campaign_id(app)
+    waits = both_past_the_check(monkeypatch)
+
+    def invite() -> str:
+        with app.app_context():
+            campaign = db.session.get(Campaign, cid)
+            try:
+                recruiting.invite_one(campaign, "Ana Lopes", "ana@example.org")
+            except recruiting.InvitationError as exc:
+                db.session.rollback()
+                return str(exc)
+            db.session.commit()
+            return "invited"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = sorted(pool.map(lambda _: invite(), range(2)))
+
+    assert outcomes == ["already_invited", "invited"]
+    assert "met" not in waits  # they never were both past the check
+    assert count(app, Invitation) == 1
+
+
+def test_a_file_confirmed_twice_at_once_is_imported_once(app, recruiter, monkeypatch):
+    new_campaign(recruiter)
+    cid = campaign_id(app)
+    content = "name,email\nHélène Dubois,helene@example.org\nLéo Roux,leo@example.org\n"
+    preview = upload(recruiter, cid, content.encode(), "c.csv")
+    waits = both_past_the_check(monkeypatch)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        statuses = list(pool.map(lambda _: confirm(recruiter, preview).status_code, range(2)))
+
+    assert statuses == [303, 303]
+    assert "met" not in waits
+    assert count(app, Invitation) == 2
+    assert count(app, Candidate) == 2
 
 
 # --- Bulk import ----------------------------------------------------------------------------
