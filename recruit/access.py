@@ -19,12 +19,15 @@ READ_ROLES = ("admin", "recruiter", "hr")
 WRITE_ROLES = ("admin", "recruiter")
 
 
-def load_user(user_id: str) -> User | None:
-    """Flask-Login's loader: an active user by id."""
-    if not user_id.isdigit():
+def load_user(cookie_id: str) -> User | None:
+    """Flask-Login's loader: an active user whose session version is the cookie's."""
+    user_id, _, version = cookie_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
         return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
 
 
 def role_required(*roles: str):

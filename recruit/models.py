@@ -269,12 +269,19 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # Part of the id kept in session and remember-me cookies: raising it ends every session and
+    # remember-me cookie given before (on deactivation, so reactivating opens none of them).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     organisation: Mapped[Organisation] = relationship()
 
     @property
     def is_active(self) -> bool:
         return self.active
+
+    def get_id(self) -> str:
+        """Flask-Login's id for the cookies: the user's id and session version."""
+        return f"{self.id}:{self.session_version}"
 
 
 class Decision(db.Model):

@@ -70,4 +70,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def set_active(user: User, active: bool) -> None:
+    """Deactivating ends the user's sessions for good: reactivating opens none of them again."""
+    if user.active and not active:
+        user.session_version += 1
     user.active = active

@@ -488,6 +488,24 @@ def test_a_user_deactivated_while_logged_in_is_logged_out(app, world):
     )
 
 
+def test_reactivating_a_user_does_not_reopen_their_old_session(app, world):
+    recruiter = client_as(app, world.emails["recruiter"])
+    assert recruiter.get("/campaigns").status_code == 200
+    admin = client_as(app, world.emails["admin"])
+    with app.app_context():
+        user_id = db.session.scalar(
+            sa.select(User.id).where(User.email == world.emails["recruiter"])
+        )
+    toggle = f"/admin/users/{user_id}/active"
+    assert admin.post(toggle, data={"csrf_token": csrf_token(admin)}).status_code == 303  # off
+    assert admin.post(toggle, data={"csrf_token": csrf_token(admin)}).status_code == 303  # on
+    with app.app_context():
+        assert db.session.get(User, user_id).active
+    # The cookie from before the deactivation opens nothing; a new login works.
+    assert is_login_redirect(recruiter.get("/campaigns"), "/campaigns")
+    assert client_as(app, world.emails["recruiter"]).get("/campaigns").status_code == 200
+
+
 @pytest.mark.parametrize(
     "target",
     [
