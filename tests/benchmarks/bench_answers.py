@@ -8,9 +8,11 @@ Two gunicorn servers with the same settings (2 workers, `--worker-class sync` by
 gthread with `--worker-class gthread --threads 4`) on 127.0.0.1, each on its own fresh database
 of the same kind (SQLite files in WAL mode in one temporary folder, or two databases of one
 throwaway PostgreSQL cluster with `--backend postgresql`):
-- ours: `gunicorn wsgi:app` and POST /t/<token>/p/1 with a complete, valid page: CSRF check,
-  token lookup (SELECT ... FOR UPDATE on PostgreSQL), stored answers and progress, WTForms
-  validation of the page's 4 items, `save_page` and the page time, one commit, 303;
+- ours: `gunicorn wsgi:app` and POST /t/<token>/p/1 with a complete, valid page: rate limits,
+  session and CSRF check, token lookup with the campaign (SELECT ... FOR UPDATE OF invitations
+  on PostgreSQL), stored answers and progress, WTForms validation of the page's 4 items,
+  `save_page` (one INSERT ... ON CONFLICT DO UPDATE for the answers, one for the page time), one
+  commit, the request log line and the security headers, 303;
 - bare: `gunicorn bare_wsgi:app` (tests/benchmarks/bare_wsgi.py), a Flask route that inserts one
   row with the SQLAlchemy ORM in one transaction and answers 303, posted the same bodies.
 Both are driven by the same wrk command (`--connections` connections, `--wrk-threads` threads)
@@ -25,10 +27,10 @@ consented and opened beforehand, and the database would grow during the run. Ins
 `--invitations` candidates (200) each consent and save page 1 once during the setup (through
 HTTP, with their own session cookie, CSRF token and signed page stamp), and wrk then re-posts
 page 1 for them in turn, alternating two answer sets that differ on every item: every measured
-request is a real save of a whole page that changes every answer (UPDATE of the page's answers
-and of its page time, in one transaction), with a different invitation on each connection at
-any moment (no row lock is shared between concurrent requests). This is the same route and code
-as the first save; the first save differs only in INSERT instead of UPDATE.
+request is a real save of a whole page that changes every answer (the upserts update the
+page's answers and its page time, in one transaction), with a different invitation on each
+connection at any moment (no row lock is shared between concurrent requests). This is the same
+route, code and statements as the first save, where the upserts insert.
 """
 
 from __future__ import annotations
