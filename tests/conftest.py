@@ -103,6 +103,47 @@ def pg_server(tmp_path_factory):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def redis_server():
+    """A throwaway Redis server on loopback, without persistence; yields its URL."""
+    import socket
+    import time
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        unavailable("redis-server not installed (scripts/system-packages installs it)")
+    try:
+        import redis
+    except ImportError:
+        unavailable("the redis client is not installed (the test extra has it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly"]
+    server = subprocess.Popen(
+        [*args, "no", "--protected-mode", "yes"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def create_pg_database(server_url: str, name: str) -> str:
     import psycopg
 
