@@ -6,7 +6,9 @@ and no commits here: the HR export routes and the JSON API call these functions.
 
 File conventions (the README repeats them):
 
-- Columns: ``COLUMNS`` (stable, lowercase, English names; meanings in French for the users).
+- Columns: ``COLUMNS`` (stable, lowercase, English names). The workbook's texts (sheet names,
+  headers, meanings, the "about" sheet) are in the request's language: French unless the user
+  reads the site in English (or an API client asks for it with Accept-Language).
 - CSV: UTF-8, with a byte-order mark by default so that Excel reads the accents; separator ``,``
   or ``;`` (French Excel); the decimal separator is always a point; lines end with CRLF (RFC
   4180); an empty field is a missing value; dates are UTC, ``YYYY-MM-DD HH:MM:SS``; booleans
@@ -31,6 +33,8 @@ import pandas as pd
 import sqlalchemy as sa
 import xlsxwriter
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from recruit import frames, norms, results, scoring
 from recruit.bank import Bank
@@ -66,137 +70,156 @@ SEPARATORS = (",", ";", "\t")
 SCALE = "<scale>"  # stands for the composite and every scale id in COLUMNS
 
 COLUMNS: list[tuple[str, str]] = [
-    ("invitation_id", "Identifiant de l'invitation : une ligne par test terminé."),
+    ("invitation_id", _l("Identifiant de l'invitation : une ligne par test terminé.")),
     (
         "external_id",
-        "Identifiant du candidat dans votre logiciel de recrutement, s'il a été donné.",
+        _l("Identifiant du candidat dans votre logiciel de recrutement, s'il a été donné."),
     ),
-    ("candidate_name", "Nom du candidat."),
-    ("candidate_email", "Adresse e-mail du candidat."),
-    ("campaign_id", "Identifiant de la campagne (le vivier de candidats)."),
-    ("campaign", "Intitulé de la campagne."),
-    ("site", "Site de la campagne (vide si aucun)."),
-    ("language", "Langue du questionnaire passé (fr ou en)."),
-    ("form_id", "Identifiant du questionnaire."),
-    ("form_version", "Version exacte du questionnaire : empreinte de son contenu."),
+    ("candidate_name", _l("Nom du candidat.")),
+    ("candidate_email", _l("Adresse e-mail du candidat.")),
+    ("campaign_id", _l("Identifiant de la campagne (le vivier de candidats).")),
+    ("campaign", _l("Intitulé de la campagne.")),
+    ("site", _l("Site de la campagne (vide si aucun).")),
+    ("language", _l("Langue du questionnaire passé (fr ou en).")),
+    ("form_id", _l("Identifiant du questionnaire.")),
+    ("form_version", _l("Version exacte du questionnaire : empreinte de son contenu.")),
     (
         "scoring_method",
-        "Méthode de cotation des réponses (pomp-v1 : proportion du maximum possible, "
-        "+rating-std : notes standardisées par personne).",
+        _l(
+            "Méthode de cotation des réponses (pomp-v1 : proportion du maximum possible, "
+            "+rating-std : notes standardisées par personne)."
+        ),
     ),
-    ("completed_at", "Date et heure de fin du test, en temps universel (UTC)."),
+    ("completed_at", _l("Date et heure de fin du test, en temps universel (UTC).")),
     (
         COMPOSITE,
-        "Indice d'orientation service : moyenne des échelles pondérée par les poids du "
-        "questionnaire, score brut de 0 à 100 (2 décimales).",
+        _l(
+            "Indice d'orientation service : moyenne des échelles pondérée par les poids du "
+            "questionnaire, score brut de 0 à 100 (2 décimales)."
+        ),
     ),
-    (SCALE, "Score brut de l'échelle, de 0 à 100 (2 décimales) ; vide sans réponse sur l'échelle."),
+    (
+        SCALE,
+        _l("Score brut de l'échelle, de 0 à 100 (2 décimales) ; vide sans réponse sur l'échelle."),
+    ),
     (
         f"{SCALE}_z",
-        "Score z par rapport au groupe de comparaison : (score - position) / dispersion "
-        "(3 décimales).",
+        _l(
+            "Score z par rapport au groupe de comparaison : (score - position) / dispersion "
+            "(3 décimales)."
+        ),
     ),
-    (f"{SCALE}_t", "Note T = 50 + 10 z (1 décimale)."),
+    (f"{SCALE}_t", _l("Note T = 50 + 10 z (1 décimale).")),
     (
         f"{SCALE}_pct",
-        "Rang percentile dans le groupe de comparaison, de 0 à 100 (1 décimale) : % en dessous "
-        "+ moitié des ex aequo ; courbe normale pour une norme provisoire ou de référence.",
+        _l(
+            "Rang percentile dans le groupe de comparaison, de 0 à 100 (1 décimale) : part des "
+            "personnes en dessous + moitié des ex aequo ; courbe normale pour une norme "
+            "provisoire ou de référence."
+        ),
     ),
-    (f"{SCALE}_sten", "Sten de 1 à 10 : plancher(2 z) + 6, borné."),
+    (f"{SCALE}_sten", _l("Sten de 1 à 10 : plancher(2 z) + 6, borné.")),
     (
         f"{SCALE}_stanine",
-        "Stanine de 1 à 9, d'après le percentile (bornes 4, 11, 23, 40, 60, 77, 89, 96).",
+        _l("Stanine de 1 à 9, d'après le percentile (bornes 4, 11, 23, 40, 60, 77, 89, 96)."),
     ),
     (
         "norm_kind",
-        "Norme choisie : campaign (chaque campagne est son propre groupe), pooled (les campagnes "
-        "choisies réunies) ou reference (la norme de référence de l'organisation).",
+        _l(
+            "Norme choisie : campaign (chaque campagne est son propre groupe), pooled (les "
+            "campagnes choisies réunies) ou reference (la norme de référence de l'organisation)."
+        ),
     ),
     (
         "norm_pool",
-        "Groupe de comparaison de la ligne : campaign:<id>, pooled ou reference:<questionnaire>.",
+        _l(
+            "Groupe de comparaison de la ligne : campaign:<id>, pooled ou "
+            "reference:<questionnaire>."
+        ),
     ),
-    ("norm_n", "Effectif du groupe de comparaison (le plus grand sur les échelles)."),
+    ("norm_n", _l("Effectif du groupe de comparaison (le plus grand sur les échelles).")),
     (
         "norm_provisional",
-        "True si le groupe est trop petit : norme provisoire, rapprochée de l'ensemble.",
+        _l("True si le groupe est trop petit : norme provisoire, rapprochée de l'ensemble."),
     ),
     (
         "norm_method",
-        "Méthode de normalisation : standard (moyenne et écart-type) ou robust (médiane et "
-        "1,4826 x écart absolu médian).",
+        _l(
+            "Méthode de normalisation : standard (moyenne et écart-type) ou robust (médiane et "
+            "1,4826 x écart absolu médian)."
+        ),
     ),
 ]
 _MEANINGS = dict(COLUMNS)
 
 SHEETS = {
-    "candidates": "candidats",
-    "scales": "échelles",
-    "norms": "normes",
-    "items": "items",
-    "columns": "colonnes",
-    "about": "à propos",
+    "candidates": _l("candidats"),
+    "scales": _l("échelles"),
+    "norms": _l("normes"),
+    "items": _l("items"),
+    "columns": _l("colonnes"),
+    "about": _l("à propos"),
 }
 SCALE_HEADERS = {
-    "form_id": "questionnaire",
-    "language": "langue",
-    "scale": "échelle",
-    "label": "libellé",
-    "short": "libellé court",
-    "description": "description",
-    "weight": "poids",
+    "form_id": _l("questionnaire"),
+    "language": _l("langue"),
+    "scale": _l("échelle"),
+    "label": _l("libellé"),
+    "short": _l("libellé court"),
+    "description": _l("description"),
+    "weight": _l("poids"),
 }
 NORM_HEADERS = {
-    "pool": "groupe",
-    "scale": "échelle",
-    "n": "n",
-    "mean": "moyenne",
-    "sd": "écart-type",
-    "median": "médiane",
-    "mad": "écart absolu médian",
-    "location": "position",
-    "spread": "dispersion",
-    "provisional": "provisoire",
-    "percentile": "percentile",
-    "method": "méthode",
+    "pool": _l("groupe"),
+    "scale": _l("échelle"),
+    "n": _l("n"),
+    "mean": _l("moyenne"),
+    "sd": _l("écart-type"),
+    "median": _l("médiane"),
+    "mad": _l("écart absolu médian"),
+    "location": _l("position"),
+    "spread": _l("dispersion"),
+    "provisional": _l("provisoire"),
+    "percentile": _l("percentile"),
+    "method": _l("méthode"),
 }
 RELIABILITY_HEADERS = {
-    "form_id": "questionnaire",
-    "language": "langue",
-    "form_version": "version cotée",
-    "alpha": "alpha",
-    "ci_low": "IC 95 % bas",
-    "ci_high": "IC 95 % haut",
-    "n": "n (cas complets)",
-    "k": "items",
+    "form_id": _l("questionnaire"),
+    "language": _l("langue"),
+    "form_version": _l("version cotée"),
+    "alpha": _l("alpha"),
+    "ci_low": _l("IC 95 % bas"),
+    "ci_high": _l("IC 95 % haut"),
+    "n": _l("n (cas complets)"),
+    "k": _l("items"),
 }
 ITEM_HEADERS = {
-    "form_id": "questionnaire",
-    "language": "langue",
-    "item": "item",
-    "scale": "échelle principale",
-    "format": "format",
-    "n": "n",
-    "mean": "moyenne",
-    "sd": "écart-type",
-    "item_rest_r": "corrélation item-reste",
-    "alpha_if_deleted": "alpha sans l'item",
-    "negative": "corrélation négative",
+    "form_id": _l("questionnaire"),
+    "language": _l("langue"),
+    "item": _l("item"),
+    "scale": _l("échelle principale"),
+    "format": _l("format"),
+    "n": _l("n"),
+    "mean": _l("moyenne"),
+    "sd": _l("écart-type"),
+    "item_rest_r": _l("corrélation item-reste"),
+    "alpha_if_deleted": _l("alpha sans l'item"),
+    "negative": _l("corrélation négative"),
 }
-COLUMN_HEADERS = ["colonne", "signification"]
-ABOUT_HEADERS = ["rubrique", "valeur"]
-NOTE = (
+COLUMN_HEADERS = [_l("colonne"), _l("signification")]
+ABOUT_HEADERS = [_l("rubrique"), _l("valeur")]
+NOTE = _l(
     "Le test est un élément d'appréciation parmi d'autres : il éclaire une décision, il ne la "
     "prend pas. Aucune candidature ne doit être écartée sur ce seul résultat."
 )
 NORM_KINDS = {
-    "campaign": "chaque campagne est son propre groupe de comparaison",
-    "pooled": "les campagnes choisies réunies en un seul groupe",
-    "reference": "norme de référence enregistrée de l'organisation, par questionnaire",
+    "campaign": _l("chaque campagne est son propre groupe de comparaison"),
+    "pooled": _l("les campagnes choisies réunies en un seul groupe"),
+    "reference": _l("norme de référence enregistrée de l'organisation, par questionnaire"),
 }
 NORM_METHODS = {
-    "standard": "standard : moyenne et écart-type",
-    "robust": "robuste : médiane et 1,4826 x écart absolu médian",
+    "standard": _l("standard : moyenne et écart-type"),
+    "robust": _l("robuste : médiane et 1,4826 x écart absolu médian"),
 }
 
 
@@ -308,15 +331,15 @@ def describe_columns(
     described = []
     for column in columns:
         if column in _MEANINGS and column != COMPOSITE:
-            described.append((column, _MEANINGS[column]))
+            described.append((column, str(_MEANINGS[column])))
             continue
-        scale, _, suffix = column.rpartition("_")
+        scale, _sep, suffix = column.rpartition("_")
         if suffix not in DERIVED:
             scale, suffix = column, ""
         generic = f"{SCALE}_{suffix}" if suffix else (COMPOSITE if scale == COMPOSITE else SCALE)
-        meaning = _MEANINGS.get(generic, "")
+        meaning = str(_MEANINGS.get(generic, ""))
         if scale == COMPOSITE and suffix:
-            meaning = f"Indice d'orientation service. {meaning}"
+            meaning = _("Indice d'orientation service.") + f" {meaning}"
         elif scale != COMPOSITE:
             meaning = f"{labels.get(scale, scale)}. {meaning}"
         described.append((column, meaning))
@@ -401,7 +424,7 @@ def _norm_table(
     if scored.empty:
         return pd.DataFrame(columns=columns)
     if info.kind == "reference":
-        table, _ = results.reference_table(organisation_id, sorted(scored["form_id"].unique()))
+        table, _built = results.reference_table(organisation_id, sorted(scored["form_id"].unique()))
         table = table.assign(pool="reference:" + table["form_id"])
     else:
         table = norms.fit_norms(
@@ -709,7 +732,7 @@ def _write_cell(worksheet, r: int, c: int, value, fmt=None) -> None:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return
     if isinstance(value, (bool, np.bool_)):
-        worksheet.write_string(r, c, "oui" if value else "non", fmt)
+        worksheet.write_string(r, c, _("oui") if value else _("non"), fmt)
     elif isinstance(value, (int, float, np.integer, np.floating)):
         worksheet.write_number(r, c, float(value), fmt)
     elif isinstance(value, datetime):
@@ -728,7 +751,7 @@ def _write_table(
 ) -> int:
     """Header and rows from ``first_row``; returns the next free row."""
     for c, name in enumerate(headers):
-        worksheet.write_string(first_row, c, name, formats.header)
+        worksheet.write_string(first_row, c, str(name), formats.header)
     r = first_row
     for r, row in enumerate(rows, start=first_row + 1):
         for c, value in enumerate(row):
@@ -764,10 +787,13 @@ def _write_items(worksheet, context: ExportContext, formats: _Formats) -> None:
     worksheet.set_column(0, 0, 22)
     worksheet.set_column(1, len(ITEM_HEADERS) - 1, 14)
     if context.item_statistics is None or context.reliability is None:
-        worksheet.write_string(0, 0, "Statistiques d'items non calculées pour cet export.")
+        worksheet.write_string(0, 0, _("Statistiques d'items non calculées pour cet export."))
         return
     worksheet.write_string(
-        0, 0, "Fidélité : alpha de Cronbach, intervalle de confiance à 95 % (Feldt)", formats.title
+        0,
+        0,
+        _("Fidélité : alpha de Cronbach, intervalle de confiance à 95 % (Feldt)"),
+        formats.title,
     )
     reliability = _rounded(context.reliability[list(RELIABILITY_HEADERS)])
     rows = reliability.astype(object).where(reliability.notna(), None)
@@ -781,14 +807,16 @@ def _write_items(worksheet, context: ExportContext, formats: _Formats) -> None:
     worksheet.write_string(
         r + 1,
         0,
-        "Items : corrélation item-reste corrigée (l'item contre la somme des autres items) ; "
-        "une corrélation négative (OUI) signale un item qui tire contre l'échelle.",
+        _(
+            "Items : corrélation item-reste corrigée (l'item contre la somme des autres "
+            "items) ; une corrélation négative (OUI) signale un item qui tire contre l'échelle."
+        ),
         formats.title,
     )
     stats = _rounded(context.item_statistics[list(ITEM_HEADERS)])
     header_row = r + 2
     for c, name in enumerate(ITEM_HEADERS.values()):
-        worksheet.write_string(header_row, c, name, formats.header)
+        worksheet.write_string(header_row, c, str(name), formats.header)
     flag_column = len(ITEM_HEADERS) - 1
     for r, row in enumerate(
         stats.astype(object).where(stats.notna(), None).itertuples(index=False, name=None),
@@ -797,9 +825,9 @@ def _write_items(worksheet, context: ExportContext, formats: _Formats) -> None:
         for c, value in enumerate(row[:-1]):
             _write_cell(worksheet, r, c, value)
         if row[-1]:
-            worksheet.write_string(r, flag_column, "OUI", formats.flag)
+            worksheet.write_string(r, flag_column, _("OUI"), formats.flag)
         else:
-            worksheet.write_string(r, flag_column, "non")
+            worksheet.write_string(r, flag_column, _("non"))
 
 
 def _write_columns(
@@ -818,62 +846,73 @@ def about_rows(context: ExportContext) -> list[tuple[str, str | int]]:
     """The "à propos" sheet: what the export holds and how its numbers were computed."""
     filters, info = context.filters, context.norm
     if filters.campaign_ids is None:
-        chosen = "toutes les campagnes de l'organisation"
+        chosen = _("toutes les campagnes de l'organisation")
     elif context.campaigns.empty:
-        chosen = "aucune"
+        chosen = _("aucune")
     else:
         chosen = " ; ".join(
-            f"{neutralize(title)} (n° {cid})"
+            _("%(title)s (n° %(id)s)", title=neutralize(title), id=cid)
             for cid, title in context.campaigns[["campaign_id", "campaign"]].itertuples(index=False)
         )
-    start = filters.date_from.isoformat() if filters.date_from else "le début"
-    end = filters.date_to.isoformat() if filters.date_to else "aujourd'hui"
+    start = filters.date_from.isoformat() if filters.date_from else _("le début")
+    end = filters.date_to.isoformat() if filters.date_to else _("aujourd'hui")
     period = (
-        "toutes les dates"
+        _("toutes les dates")
         if not (filters.date_from or filters.date_to)
-        else f"du {start} au {end} inclus"
+        else _("du %(start)s au %(end)s inclus", start=start, end=end)
     )
-    versions = (
-        " ; ".join(
-            f"{r.form_id} ({r.language}) version {r.form_version} : {r.n} test(s)"
-            for r in context.form_versions.itertuples(index=False)
+    versions = " ; ".join(
+        _(
+            "%(form)s (%(language)s) version %(version)s : %(n)s test(s)",
+            form=r.form_id,
+            language=r.language,
+            version=r.form_version,
+            n=r.n,
         )
-        or "aucune"
-    )
-    kind = NORM_KINDS.get(info.kind, info.kind)
+        for r in context.form_versions.itertuples(index=False)
+    ) or _("aucune")
+    kind = str(NORM_KINDS.get(info.kind, info.kind))
     if info.n is not None:
         kind += f", n = {info.n}"
     if info.built_at is not None:
-        norm_date = f"établie le {info.built_at.strftime(DATE_FORMAT)} UTC"
+        norm_date = _("établie le %(when)s UTC", when=info.built_at.strftime(DATE_FORMAT))
     else:
-        norm_date = "calculée au moment de l'export, sur toutes les dates des campagnes choisies"
+        norm_date = _("calculée au moment de l'export, sur toutes les dates des campagnes choisies")
     return [
-        ("Organisation", context.organisation),
-        ("Exporté le", context.exported_at.strftime(DATE_FORMAT) + " UTC"),
-        ("Campagnes", chosen),
-        ("Période (date de fin du test, UTC)", period),
-        ("Lignes (candidats)", context.rows),
-        ("Versions du questionnaire", versions),
-        ("Méthode(s) de cotation", " ; ".join(context.scoring_methods) or "aucune"),
-        ("Norme", f"{info.kind} : {kind}"),
-        ("Date de la norme", norm_date),
-        ("Méthode de normalisation", NORM_METHODS.get(info.method, info.method)),
+        (_("Organisation"), context.organisation),
+        (_("Exporté le"), context.exported_at.strftime(DATE_FORMAT) + " UTC"),
+        (_("Campagnes"), chosen),
+        (_("Période (date de fin du test, UTC)"), period),
+        (_("Lignes (candidats)"), context.rows),
+        (_("Versions du questionnaire"), versions),
+        (_("Méthode(s) de cotation"), " ; ".join(context.scoring_methods) or _("aucune")),
+        (_("Norme"), f"{info.kind} : {kind}"),
+        (_("Date de la norme"), norm_date),
+        (_("Méthode de normalisation"), str(NORM_METHODS.get(info.method, info.method))),
         (
-            "Petits groupes",
-            f"moins de {filters.min_pool} personnes : norme provisoire, rapprochée de "
-            "l'ensemble, percentile lu sur la courbe normale (voir la feuille normes)",
+            _("Petits groupes"),
+            _(
+                "moins de %(n)s personnes : norme provisoire, rapprochée de l'ensemble, "
+                "percentile lu sur la courbe normale (voir la feuille normes)",
+                n=filters.min_pool,
+            ),
         ),
         (
-            "Fichiers",
-            "les colonnes sont décrites dans la feuille colonnes ; dans le CSV, le séparateur "
-            "décimal est le point, les dates sont en UTC, une case vide est une valeur manquante",
+            _("Fichiers"),
+            _(
+                "les colonnes sont décrites dans la feuille colonnes ; dans le CSV, le "
+                "séparateur décimal est le point, les dates sont en UTC, une case vide est une "
+                "valeur manquante"
+            ),
         ),
         (
-            "Sécurité",
-            "un texte commençant par =, +, -, @ ou une tabulation est précédé d'une apostrophe "
-            "pour qu'aucun tableur ne l'exécute comme une formule",
+            _("Sécurité"),
+            _(
+                "un texte commençant par =, +, -, @ ou une tabulation est précédé d'une "
+                "apostrophe pour qu'aucun tableur ne l'exécute comme une formule"
+            ),
         ),
-        ("À retenir", NOTE),
+        (_("À retenir"), str(NOTE)),
     ]
 
 
@@ -882,7 +921,8 @@ def write_xlsx(
 ) -> None:
     """The export as an XLSX workbook into ``target`` (a path or a binary file object).
 
-    Sheets (SHEETS): candidats (the frame), échelles, normes, items, colonnes, à propos.
+    Sheets (SHEETS): candidats (the frame), échelles, normes, items, colonnes, à propos — or
+    their English names when the request is in English.
     xlsxwriter's constant_memory mode streams each row to a temporary file as it is written,
     so the workbook never sits in memory; text is neutralized and written as strings only.
     """
@@ -897,12 +937,13 @@ def write_xlsx(
     }
     with xlsxwriter.Workbook(target, options) as workbook:
         formats = _Formats(workbook)
-        _write_candidates(workbook.add_worksheet(SHEETS["candidates"]), frame, formats, chunk_rows)
-        _write_scales(workbook.add_worksheet(SHEETS["scales"]), context, formats)
-        _write_norms(workbook.add_worksheet(SHEETS["norms"]), context, formats)
-        _write_items(workbook.add_worksheet(SHEETS["items"]), context, formats)
-        _write_columns(workbook.add_worksheet(SHEETS["columns"]), frame, context, formats)
-        about = workbook.add_worksheet(SHEETS["about"])
+        sheets = {key: str(name) for key, name in SHEETS.items()}
+        _write_candidates(workbook.add_worksheet(sheets["candidates"]), frame, formats, chunk_rows)
+        _write_scales(workbook.add_worksheet(sheets["scales"]), context, formats)
+        _write_norms(workbook.add_worksheet(sheets["norms"]), context, formats)
+        _write_items(workbook.add_worksheet(sheets["items"]), context, formats)
+        _write_columns(workbook.add_worksheet(sheets["columns"]), frame, context, formats)
+        about = workbook.add_worksheet(sheets["about"])
         about.set_column(0, 0, 34)
         about.set_column(1, 1, 110, formats.wrap)
         _write_table(about, 0, ABOUT_HEADERS, about_rows(context), formats)

@@ -172,3 +172,24 @@ def test_xlsx_export_has_every_sheet(world, hr):
     sheets = pd.read_excel(io.BytesIO(data), sheet_name=None)
     assert {"candidats", "échelles", "normes", "items", "à propos"} <= set(sheets)
     assert len(sheets["candidats"]) == 5
+
+
+def test_xlsx_export_speaks_the_language_of_the_dashboard(world, hr):
+    # An HR user reading the site in English gets the workbook's texts in English too; the
+    # data columns keep their stable names.
+    response = hr.get("/hr/export.xlsx", headers={"Accept-Language": "en"})
+    data = response.get_data()
+    response.close()
+    sheets = pd.read_excel(io.BytesIO(data), sheet_name=None)
+    assert list(sheets) == ["candidates", "scales", "norms", "items", "columns", "about"]
+    assert len(sheets["candidates"]) == 5
+    assert "candidate_name" in sheets["candidates"].columns
+    assert list(sheets["scales"].columns)[:4] == ["questionnaire", "language", "scale", "label"]
+    norm_headers = ["group", "scale", "n", "mean", "standard deviation"]
+    assert list(sheets["norms"].columns)[:5] == norm_headers
+    about = dict(zip(sheets["about"]["item"], sheets["about"]["value"], strict=True))
+    assert about["Rows (candidates)"] == 5
+    assert about["Keep in mind"].startswith("The test is one element of judgement")
+    meanings = dict(zip(sheets["columns"]["column"], sheets["columns"]["meaning"], strict=True))
+    assert meanings["candidate_name"] == "The candidate's name."
+    assert meanings["composite_t"].startswith("Service orientation index. T-score")
