@@ -81,10 +81,16 @@ def create_campaign(organisation: Organisation, form: Form, title: str, site: st
 
 
 def find_or_create_candidate(organisation: Organisation, name: str, email: str) -> Candidate:
+    """The organisation's candidate with this email (in any letter case), or a new one."""
     candidate = db.session.scalar(
-        sa.select(Candidate).where(
-            Candidate.organisation_id == organisation.id, Candidate.email == email
+        sa.select(Candidate)
+        .where(
+            Candidate.organisation_id == organisation.id,
+            Candidate.anonymised_at.is_(None),
+            sa.func.lower(Candidate.email) == email.lower(),
         )
+        .order_by(Candidate.id)
+        .limit(1)
     )
     if candidate is None:
         candidate = Candidate(organisation_id=organisation.id, name=name, email=email)
@@ -201,18 +207,21 @@ def invitation_days_for(campaign: Campaign) -> int:
 
 
 def lock_for_invitations(campaign: Campaign) -> None:
-    """Hold the campaign until commit: who is invited is then checked and changed in one step.
+    """Hold the campaign's organisation until commit: who is invited, and who is already a
+    candidate, are then checked and changed in one step.
 
-    A write that changes nothing (its status set to itself), first thing in the transaction: on
-    PostgreSQL it locks the campaign's row, on SQLite it takes the database's write lock (the
-    driver opens the transaction at the first write, so nothing was read from an older
-    snapshot). A second request inviting into the same campaign waits for the first to commit,
-    then sees its invitations.
+    A write that changes nothing (the organisation's name set to itself), first thing in the
+    transaction: on PostgreSQL it locks the organisation's row, on SQLite it takes the
+    database's write lock (the driver opens the transaction at the first write, so nothing was
+    read from an older snapshot). A second request inviting into the organisation waits for the
+    first to commit, then sees its invitations and candidates: one link per person and
+    campaign, and one candidate per person and organisation (their erasure then finds every
+    trace). Invitations are rare writes; waiting for another one's commit costs nothing visible.
     """
     db.session.execute(
-        sa.update(Campaign)
-        .where(Campaign.id == campaign.id)
-        .values(status=Campaign.status)
+        sa.update(Organisation)
+        .where(Organisation.id == campaign.organisation_id)
+        .values(name=Organisation.name)
         .execution_options(synchronize_session=False)
     )
 
@@ -252,10 +261,13 @@ def invite_many(campaign: Campaign, rows: list[dict]) -> list[Invitation]:
     existing = {
         c.email.lower(): c
         for c in db.session.scalars(
-            sa.select(Candidate).where(
+            sa.select(Candidate)
+            .where(
                 Candidate.organisation_id == campaign.organisation_id,
+                Candidate.anonymised_at.is_(None),
                 sa.func.lower(Candidate.email).in_([e.lower() for e in emails]),
             )
+            .order_by(Candidate.id.desc())  # the oldest row wins if a legacy duplicate exists
         )
     }
     new = []

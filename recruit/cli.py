@@ -88,6 +88,7 @@ def invite(org_name, form_id, lang, name, email, expires_in_days):
     if (form_id, lang) not in bank:
         raise click.ClickException(f"no form '{form_id}' in language '{lang}'")
     campaign = recruiting.default_campaign(organisation, bank.get(form_id, lang))
+    recruiting.lock_for_invitations(campaign)
     candidate = recruiting.find_or_create_candidate(organisation, name, email)
     days = expires_in_days or current_app.config["INVITATION_DAYS"]
     invitation, token = recruiting.invite(campaign, candidate, days=days)

@@ -393,6 +393,29 @@ def test_two_recruiters_inviting_one_person_at_once_make_one_link(app, recruiter
     assert count(app, Invitation) == 1
 
 
+def test_one_person_invited_into_two_campaigns_at_once_is_one_candidate(
+    app, recruiter, monkeypatch
+):
+    # One candidate per person and organisation: erasing them must find every link.
+    new_campaign(recruiter, title="Réceptionniste")
+    new_campaign(recruiter, title="Serveur")
+    campaigns = [campaign_id(app, "Réceptionniste"), campaign_id(app, "Serveur")]
+    waits = both_past_the_check(monkeypatch)
+
+    def invite(pair) -> None:
+        cid, email = pair
+        with app.app_context():
+            recruiting.invite_one(db.session.get(Campaign, cid), "Ana Lopes", email)
+            db.session.commit()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(invite, zip(campaigns, ["ana@example.org", "Ana@Example.org"], strict=True)))
+
+    assert "met" not in waits
+    assert count(app, Candidate) == 1
+    assert count(app, Invitation) == 2
+
+
 def test_a_file_confirmed_twice_at_once_is_imported_once(app, recruiter, monkeypatch):
     new_campaign(recruiter)
     cid = campaign_id(app)
