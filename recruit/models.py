@@ -114,6 +114,18 @@ class Candidate(db.Model):
     anonymised_at: Mapped[datetime | None]
 
 
+# One candidate per person and organisation, whatever the letter case of the email, so that an
+# erasure finds every link of that person; anonymised rows (their email is empty) are left out.
+sa.Index(
+    "uq_candidates_organisation_email",
+    Candidate.organisation_id,
+    sa.func.lower(Candidate.email),
+    unique=True,
+    sqlite_where=Candidate.anonymised_at.is_(None),
+    postgresql_where=Candidate.anonymised_at.is_(None),
+)
+
+
 class FormVersion(db.Model):
     """The exact content of a form as candidates saw it, kept for every version ever used."""
 
