@@ -15,6 +15,7 @@ from recruit.models import (
     Candidate,
     Invitation,
     Organisation,
+    OutboxMessage,
     new_nonce,
     token_for,
     token_hash,
@@ -323,6 +324,20 @@ def extend(invitation: Invitation, days: int) -> bool:
     start = max(utcnow(), invitation.expires_at)
     invitation.expires_at = start + timedelta(days=days)
     return True
+
+
+def invitation_targets(campaign: Campaign) -> list[Invitation]:
+    """Live links not yet used that never had an email: pending, not expired, none queued."""
+    return list(
+        db.session.scalars(
+            sa.select(Invitation).where(
+                Invitation.campaign_id == campaign.id,
+                Invitation.status == "pending",
+                Invitation.expires_at > utcnow(),
+                ~sa.exists().where(OutboxMessage.invitation_id == Invitation.id),
+            )
+        )
+    )
 
 
 def reminder_targets(campaign: Campaign) -> list[Invitation]:

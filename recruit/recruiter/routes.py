@@ -237,35 +237,40 @@ def send_invitations(campaign_id: int):
     """Queue an email for every pending link that never had one."""
     campaign = access.campaign_or_404(campaign_id)
     _checked_button()
-    targets = db.session.scalars(
-        sa.select(Invitation).where(
-            Invitation.campaign_id == campaign.id,
-            Invitation.status == "pending",
-            Invitation.expires_at > utcnow(),
-            ~sa.exists().where(OutboxMessage.invitation_id == Invitation.id),
-        )
-    ).all()
-    for invitation in targets:
-        mail.enqueue(invitation, "invitation")
-    audit.record("invitations_queued", "campaign", campaign.id, count=len(targets))
-    db.session.commit()
-    _notify_sender()
-    flash(_("%(n)s e-mail(s) d'invitation en cours d'envoi.", n=len(targets)), "success")
-    return redirect(url_for(".campaign", campaign_id=campaign.id), 303)
+    targets = services.invitation_targets(campaign)
+    return _queue_emails(
+        campaign,
+        targets,
+        "invitation",
+        "invitations_queued",
+        _("%(n)s e-mail(s) d'invitation en cours d'envoi.", n=len(targets)),
+    )
 
 
 @bp.post("/campaigns/<int:campaign_id>/remind")
 @write
 def remind(campaign_id: int):
+    """Queue a reminder for every live link whose test is not finished."""
     campaign = access.campaign_or_404(campaign_id)
     _checked_button()
     targets = services.reminder_targets(campaign)
+    return _queue_emails(
+        campaign,
+        targets,
+        "reminder",
+        "reminders_queued",
+        _("%(n)s rappel(s) en cours d'envoi.", n=len(targets)),
+    )
+
+
+def _queue_emails(campaign, targets, kind: str, action: str, done: str):
+    """One email of ``kind`` per target in the outbox, audited, committed; wake the sender."""
     for invitation in targets:
-        mail.enqueue(invitation, "reminder")
-    audit.record("reminders_queued", "campaign", campaign.id, count=len(targets))
+        mail.enqueue(invitation, kind)
+    audit.record(action, "campaign", campaign.id, count=len(targets))
     db.session.commit()
     _notify_sender()
-    flash(_("%(n)s rappel(s) en cours d'envoi.", n=len(targets)), "success")
+    flash(done, "success")
     return redirect(url_for(".campaign", campaign_id=campaign.id), 303)
 
 
