@@ -16,36 +16,32 @@ def home():
     return render_template("pages/home.html")
 
 
+# Status -> the page shown and what it is told; 405 shows the "not found" page, 413 the
+# "bad request" page with its reason, a CSRF failure the same with its own.
+ERROR_PAGES = {
+    400: ("errors/400.html", {}),
+    403: ("errors/403.html", {}),
+    404: ("errors/404.html", {}),
+    405: ("errors/404.html", {}),
+    413: ("errors/400.html", {"too_large": True}),
+    429: ("errors/429.html", {}),
+}
+
+
+def _error_page(template: str, status: int, context: dict):
+    def handler(_exc):
+        return render_template(template, **context), status
+
+    return handler
+
+
+def server_error(_exc):
+    db.session.rollback()
+    return render_template("errors/500.html"), 500
+
+
 def register_error_pages(app) -> None:
-    @app.errorhandler(CSRFError)
-    def csrf_error(_exc):
-        return render_template("errors/400.html", csrf=True), 400
-
-    @app.errorhandler(400)
-    def bad_request(_exc):
-        return render_template("errors/400.html"), 400
-
-    @app.errorhandler(403)
-    def forbidden(_exc):
-        return render_template("errors/403.html"), 403
-
-    @app.errorhandler(429)
-    def too_many(_exc):
-        return render_template("errors/429.html"), 429
-
-    @app.errorhandler(404)
-    def not_found(_exc):
-        return render_template("errors/404.html"), 404
-
-    @app.errorhandler(405)
-    def not_allowed(_exc):
-        return render_template("errors/404.html"), 405
-
-    @app.errorhandler(413)
-    def too_large(_exc):
-        return render_template("errors/400.html", too_large=True), 413
-
-    @app.errorhandler(500)
-    def server_error(_exc):
-        db.session.rollback()
-        return render_template("errors/500.html"), 500
+    for status, (template, context) in ERROR_PAGES.items():
+        app.register_error_handler(status, _error_page(template, status, context))
+    app.register_error_handler(CSRFError, _error_page("errors/400.html", 400, {"csrf": True}))
+    app.register_error_handler(500, server_error)
