@@ -28,4 +28,6 @@ migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
-limiter = Limiter(get_remote_address)
+# Rate limits fail open: if their storage (Redis) is unreachable, requests are served without
+# limits and the error is logged, rather than every page answering 500.
+limiter = Limiter(get_remote_address, swallow_errors=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from functools import cache
-from typing import NoReturn
 
 import limits
 from flask import Flask, current_app, g, request
@@ -123,6 +123,8 @@ def register_rate_limits(app: Flask) -> None:
     app.after_request(count_candidate_lookup)
 
 
+logger = logging.getLogger("recruit.security")
+
 # Candidate links are the busiest pages: a candidate saves a page every minute or so, and 200 of
 # them may take the test at once. Their two limits are checked here with the `limits` strategy
 # and storage of Flask-Limiter (memory, or Redis shared by every instance), because resolving
@@ -151,25 +153,32 @@ def check_candidate_limits() -> None:
     """Refuse a candidate link (429) once its address failed too many lookups or asked too much.
 
     Failed lookups are only tested here (``count_candidate_lookup`` counts them); every
-    request counts against the general limit.
+    request counts against the general limit. Like the limiter, this fails open: with its
+    storage unreachable the link is served, and the error logged.
     """
     if not _candidate_request():
         return
-    address = get_remote_address()
+    try:
+        breached, standing = _candidate_standing(get_remote_address())
+    except Exception:  # the storage's own errors: redis, memcached... whichever is configured
+        logger.warning("rate-limit storage unreachable: candidate link served", exc_info=True)
+        return
+    g.candidate_limit = standing
+    if breached:
+        raise TooManyRequests()
+
+
+def _candidate_standing(address: str) -> tuple[bool, tuple]:
+    """(refused?, the limit the headers report) for one request from ``address``."""
     strategy = limiter.limiter
     config = current_app.config
     for item in _items(config["RECRUIT_RATELIMIT_CANDIDATE_FAILED"]):
         if not strategy.test(item, FAILED_SCOPE, address):
-            _refuse(item, FAILED_SCOPE, address)
+            return True, (item, FAILED_SCOPE, address)
     for item in _items(config["RECRUIT_RATELIMIT_CANDIDATE"]):
         if not strategy.hit(item, CANDIDATE_SCOPE, address):
-            _refuse(item, CANDIDATE_SCOPE, address)
-    g.candidate_limit = (item, CANDIDATE_SCOPE, address)
-
-
-def _refuse(item: limits.RateLimitItem, scope: str, address: str) -> NoReturn:
-    g.candidate_limit = (item, scope, address)
-    raise TooManyRequests()
+            return True, (item, CANDIDATE_SCOPE, address)
+    return False, (item, CANDIDATE_SCOPE, address)
 
 
 def count_candidate_lookup(response):
@@ -177,14 +186,21 @@ def count_candidate_lookup(response):
     and tell the client where it stands: X-RateLimit-* headers, Retry-After when refused."""
     if not _candidate_request():
         return response
-    address = get_remote_address()
+    try:
+        _count_and_report(response)
+    except Exception:  # the storage's own errors, as above
+        logger.warning("rate-limit storage unreachable: lookup not counted", exc_info=True)
+    return response
+
+
+def _count_and_report(response) -> None:
     strategy = limiter.limiter
     if response.status_code in FAILED_LOOKUP:
         for item in _items(current_app.config["RECRUIT_RATELIMIT_CANDIDATE_FAILED"]):
-            strategy.hit(item, FAILED_SCOPE, address)
+            strategy.hit(item, FAILED_SCOPE, get_remote_address())
     limit = g.get("candidate_limit")
     if limit is None:
-        return response
+        return
     item, scope, address = limit
     reset_at, remaining = strategy.get_window_stats(item, scope, address)
     response.headers["X-RateLimit-Limit"] = str(item.amount)
@@ -192,4 +208,3 @@ def count_candidate_lookup(response):
     response.headers["X-RateLimit-Reset"] = str(int(reset_at + 1))
     if response.status_code == 429:
         response.headers["Retry-After"] = str(max(1, int(reset_at + 1 - time.time())))
-    return response

@@ -350,6 +350,27 @@ def test_a_flood_from_one_address_is_refused_and_saves_nothing(make):
     assert other.status_code == 303
 
 
+def test_an_unreachable_limit_storage_serves_pages_without_limits(make, caplog):
+    # Rate limits fail open: with their Redis down, candidates, recruiters and the API still
+    # work (without X-RateLimit headers), and the failure is logged.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]  # nothing listens there once the socket is closed
+    app = make(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{dead}/0")
+    token = make_invitation(app)
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING):
+        welcome = client.get(f"/t/{token}")
+        guess = client.get("/t/" + "x" * 40)
+        refused_login = login(client, "nobody@example.org", "not the password")
+        forms = client.get("/api/v1/forms", headers=bearer(api_key(app)))
+    assert welcome.status_code == 200 and "X-RateLimit-Limit" not in welcome.headers
+    assert guess.status_code == 404
+    assert refused_login.status_code == 401
+    assert forms.status_code == 200
+    assert any("rate-limit storage unreachable" in r.getMessage() for r in caplog.records)
+
+
 def test_candidates_taking_the_whole_test_are_never_limited(make):
     # The lowest failed-lookup limit there is: only links that fail to open count against it.
     app = make(RECRUIT_RATELIMIT_CANDIDATE_FAILED="1 per 10 minutes")
