@@ -103,17 +103,6 @@ def _missing(token: str) -> LinkClosed:
     return LinkClosed("unknown")
 
 
-def open_invitation(token: str, *, for_update: bool = False) -> Invitation:
-    """The invitation if its link can still be used; raise LinkClosed otherwise."""
-    invitation = find_invitation(token, for_update=for_update)
-    if invitation is None:
-        raise _missing(token)
-    state = link_state(invitation)
-    if state not in ("pending", "started"):
-        raise LinkClosed(state, invitation)
-    return invitation
-
-
 def open_for_rights(token: str, *, for_update: bool = False) -> Invitation:
     """The invitation of a link, whatever its state, for the candidate's rights on their data.
 
@@ -123,6 +112,15 @@ def open_for_rights(token: str, *, for_update: bool = False) -> Invitation:
     invitation = find_invitation(token, for_update=for_update)
     if invitation is None:
         raise _missing(token)
+    return invitation
+
+
+def open_invitation(token: str, *, for_update: bool = False) -> Invitation:
+    """The invitation if its link can still be used; raise LinkClosed otherwise."""
+    invitation = open_for_rights(token, for_update=for_update)
+    state = link_state(invitation)
+    if state not in ("pending", "started"):
+        raise LinkClosed(state, invitation)
     return invitation
 
 
