@@ -68,6 +68,8 @@ def register_proxy_fix(app: Flask) -> None:
 
 def register_headers(app: Flask) -> None:
     app.after_request(security_headers)
+    # Pages repeat the policy in <meta name="referrer">, which browsers prefer to the header.
+    app.context_processor(lambda: {"referrer_policy": referrer_policy})
 
 
 def security_headers(response):
@@ -82,10 +84,14 @@ def security_headers(response):
 
 
 def referrer_policy() -> str:
-    """Never a referrer from a candidate link (its token would leak); same-site only elsewhere."""
+    """Never a referrer from a candidate link (its token would leak); same-site only elsewhere.
+
+    Decided by the path, so that every page under /t/ — an unknown route or an error page
+    included — says no-referrer, in its header and in its <meta> alike.
+    """
     if request.path.startswith(CANDIDATE_PREFIX):
         return "no-referrer"
-    return g.get("referrer_policy") or DEFAULT_REFERRER_POLICY
+    return DEFAULT_REFERRER_POLICY
 
 
 # --- Rate limits ----------------------------------------------------------------------------

@@ -27,8 +27,7 @@ CLOSED_STATUS = {"unknown": 404, "expired": 410, "revoked": 410, "erased": 410, 
 
 
 @bp.url_value_preprocessor
-def _no_referrer(endpoint, values):
-    g.referrer_policy = "no-referrer"
+def _small_bodies_only(endpoint, values):
     # A page of answers is a few radio buttons: refuse anything bigger before reading it.
     request.max_content_length = current_app.config["CANDIDATE_MAX_CONTENT_LENGTH"]
 

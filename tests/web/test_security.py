@@ -97,6 +97,12 @@ def assert_secure_headers(response, *, candidate=False, https=False):
     assert "unsafe-inline" not in headers["Content-Security-Policy"]
     expected_referrer = "no-referrer" if candidate else "same-origin"
     assert headers.get("Referrer-Policy") == expected_referrer, response.request.path
+    # A page's <meta name="referrer"> overrides the header in browsers: it must say the same.
+    if response.mimetype == "text/html":
+        meta = re.search(
+            r'<meta name="referrer" content="([^"]*)"', response.get_data(as_text=True)
+        )
+        assert meta is None or meta.group(1) == expected_referrer, response.request.path
     assert headers.get("Strict-Transport-Security") == (HSTS if https else None)
     assert re.fullmatch(r"[A-Za-z0-9._-]{1,128}", headers.get("X-Request-ID", ""))
 
