@@ -65,6 +65,7 @@ NORM_COLUMNS = ["norm_kind", "norm_pool", "norm_n", "norm_provisional", "norm_me
 FREE_TEXT_COLUMNS = ("external_id", "candidate_name", "candidate_email", "campaign", "site")
 DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOM = "\ufeff"
 SEPARATORS = (",", ";", "\t")
 SCALE = "<scale>"  # stands for the composite and every scale id in COLUMNS

@@ -36,8 +36,6 @@ from recruit.extensions import db
 from recruit.models import Campaign, Organisation, utcnow
 from recruit.results import NormUnavailable
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 bp = Blueprint(
     "api",
     __name__,
@@ -336,8 +334,9 @@ def export_csv(args):
 @bp.response(
     200,
     {"type": "string", "format": "binary"},
-    content_type=XLSX,
-    description="Sheets: candidats, échelles, normes, items, colonnes, à propos.",
+    content_type=exports.XLSX_MIMETYPE,
+    description="Sheets: candidats, échelles, normes, items, colonnes, à propos (candidates, "
+    "scales, norms, items, columns, about with Accept-Language: en).",
 )
 @documented_errors(400, 404, 409)
 def export_xlsx(args):
@@ -345,6 +344,6 @@ def export_xlsx(args):
     frame, context = _export(args, items=True)
     return Response(
         exports.xlsx_stream(frame, context),
-        mimetype=XLSX,
+        mimetype=exports.XLSX_MIMETYPE,
         headers={"Content-Disposition": 'attachment; filename="recruit-export.xlsx"'},
     )

@@ -139,7 +139,7 @@ def export_xlsx():
     name = f"recruit-export-{date.today().isoformat()}.xlsx"
     return Response(
         exports.xlsx_stream(frame, context),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        mimetype=exports.XLSX_MIMETYPE,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
