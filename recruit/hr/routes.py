@@ -48,18 +48,12 @@ def dashboard():
     labels = {"composite": _("Indice d'orientation service")}
     for form in forms.values():
         labels.update({s.id: s.label for s in form.scales if s.id not in labels})
-    boxes = {}
+    # The campaigns' rows, grouped once for every scale's chart and its table.
+    groups = list(data.scores.groupby("campaign", sort=True)) if not data.scores.empty else []
+    boxes, summaries = {}, {}
     for scale in data.scales:
-        pools = (
-            [
-                (title, group[scale].dropna().tolist())
-                for title, group in data.scores.groupby("campaign", sort=True)
-            ]
-            if not data.scores.empty
-            else []
-        )
         boxes[scale] = charts.boxplot_svg(
-            pools,
+            [(title, group[scale].dropna().tolist()) for title, group in groups],
             title=_("%(scale)s : notes brutes par campagne", scale=labels.get(scale, scale)),
             axis_label=_("note brute (0–100)"),
             low=0,
@@ -67,17 +61,10 @@ def dashboard():
             chart_id=f"box-{scale}",
             missing=_("aucune donnée"),
         )
-    summaries = (
-        {
-            scale: [
-                (title, charts.five_numbers(group[scale].to_numpy()))
-                for title, group in data.scores.groupby("campaign", sort=True)
+        if groups:
+            summaries[scale] = [
+                (title, charts.five_numbers(group[scale].to_numpy())) for title, group in groups
             ]
-            for scale in data.scales
-        }
-        if not data.scores.empty
-        else {}
-    )
     stopped = sum(count for _page, count in data.drop_off)
     drop = (
         charts.bars_svg(
