@@ -375,14 +375,10 @@ def _scale_definitions(bank: Bank, campaigns: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(SCALE_HEADERS))
 
 
-def _period_bounds(filters: ExportFilters) -> tuple[datetime | None, datetime | None]:
-    """[start, end) in naive UTC for the inclusive dates of the filters."""
-    start = datetime.combine(filters.date_from, datetime.min.time()) if filters.date_from else None
-    end = (
-        datetime.combine(filters.date_to + timedelta(days=1), datetime.min.time())
-        if filters.date_to
-        else None
-    )
+def day_bounds(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:
+    """[start, end) in naive UTC for the days ``first`` to ``last`` inclusive; None = open."""
+    start = datetime.combine(first, datetime.min.time()) if first else None
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time()) if last else None
     return start, end
 
 
@@ -402,7 +398,7 @@ def _people(organisation_id: int, filters: ExportFilters) -> pd.DataFrame:
     )
     if filters.campaign_ids is not None:
         query = query.where(Campaign.id.in_([int(i) for i in filters.campaign_ids]))
-    start, end = _period_bounds(filters)
+    start, end = day_bounds(filters.date_from, filters.date_to)
     if start is not None:
         query = query.where(Invitation.completed_at >= start)
     if end is not None:
@@ -471,7 +467,7 @@ def export_frame(
     frame = scored
     if not frame.empty:
         completed = pd.to_datetime(frame["completed_at"])
-        start, end = _period_bounds(filters)
+        start, end = day_bounds(filters.date_from, filters.date_to)
         keep = pd.Series(True, index=frame.index)
         if start is not None:
             keep &= completed >= pd.Timestamp(start)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -28,9 +28,7 @@ class Period:
     end: date | None = None
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
-        low = datetime.combine(self.start, time.min) if self.start else None
-        high = datetime.combine(self.end + timedelta(days=1), time.min) if self.end else None
-        return low, high
+        return exports.day_bounds(self.start, self.end)
 
 
 def _within(column, period: Period) -> list:
