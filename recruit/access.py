@@ -17,6 +17,9 @@ from recruit.models import Campaign, Invitation, User
 
 READ_ROLES = ("admin", "recruiter", "hr")
 WRITE_ROLES = ("admin", "recruiter")
+# Ids are 32-bit integer columns, and PostgreSQL refuses to compare one with a larger number:
+# an id out of that range is answered like any unknown id, without asking the database.
+MAX_ID = 2**31 - 1
 
 
 def load_user(cookie_id: str) -> User | None:
@@ -50,10 +53,20 @@ def organisation_id() -> int:
     return current_user.organisation_id
 
 
-def campaign_or_404(campaign_id: int) -> Campaign:
+def id_or_404(record_id: int) -> int:
+    """The id itself if a record could have it; 404 otherwise (see MAX_ID)."""
+    if not 1 <= record_id <= MAX_ID:
+        abort(404)
+    return record_id
+
+
+def campaign_or_404(campaign_id: int, organisation: int | None = None) -> Campaign:
+    """The campaign of the user's organisation (or of ``organisation``, an API key's)."""
     campaign = db.session.scalar(
         sa.select(Campaign).where(
-            Campaign.id == campaign_id, Campaign.organisation_id == organisation_id()
+            Campaign.id == id_or_404(campaign_id),
+            Campaign.organisation_id
+            == (organisation if organisation is not None else organisation_id()),
         )
     )
     if campaign is None:
@@ -65,7 +78,10 @@ def invitation_or_404(invitation_id: int) -> Invitation:
     invitation = db.session.scalar(
         sa.select(Invitation)
         .join(Campaign, Campaign.id == Invitation.campaign_id)
-        .where(Invitation.id == invitation_id, Campaign.organisation_id == organisation_id())
+        .where(
+            Invitation.id == id_or_404(invitation_id),
+            Campaign.organisation_id == organisation_id(),
+        )
     )
     if invitation is None:
         abort(404)
@@ -74,7 +90,9 @@ def invitation_or_404(invitation_id: int) -> Invitation:
 
 def user_or_404(user_id: int) -> User:
     user = db.session.scalar(
-        sa.select(User).where(User.id == user_id, User.organisation_id == organisation_id())
+        sa.select(User).where(
+            User.id == id_or_404(user_id), User.organisation_id == organisation_id()
+        )
     )
     if user is None:
         abort(404)

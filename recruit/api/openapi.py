@@ -14,8 +14,8 @@ from flask_smorest import Api
 from flask_smorest.spec import openapi_cli
 from werkzeug.routing import IntegerConverter
 
+from recruit.access import MAX_ID
 from recruit.api.schemas import CandidateRowSchema, ErrorSchema, InvitationRequestSchema
-from recruit.api.services import MAX_ID
 
 DESCRIPTION = """\
 The JSON API an applicant tracking system (ATS) uses to open campaigns, invite candidates and
@@ -53,7 +53,7 @@ class IdConverter(IntegerConverter):
 
     werkzeug's own `int(min=..., max=...)` checks the bounds after matching, and a GET whose id
     is out of bounds then gets 405 (the POST rule at the same path still "matched"), not 404.
-    Ids past the 32-bit columns' range are the views' 404 (recruit.api.services.MAX_ID).
+    Ids past the 32-bit columns' range are the views' 404 (recruit.access.MAX_ID).
     """
 
     regex = r"[1-9][0-9]{0,17}"

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import abort
 
-from recruit import campaigns, links, results
+from recruit import access, campaigns, links, results
 from recruit.api.errors import ApiError
 from recruit.api.schemas import EXTERNAL_ID_MAX, MAX_CANDIDATES, TITLE_MAX, is_clean_text
 from recruit.bank import Bank, Form
@@ -20,33 +20,22 @@ from recruit.extensions import db
 from recruit.models import Campaign, Candidate, Invitation, ReferenceNorm
 
 ROW_FIELDS = ("name", "email", "external_id")
-# Ids are 32-bit integer columns: PostgreSQL refuses to compare them with a larger number.
-MAX_ID = 2**31 - 1
 
 
 def campaign_or_404(organisation_id: int, campaign_id: int) -> Campaign:
     """The organisation's campaign; another organisation's id is the same 404 as a missing one."""
-    if not 1 <= campaign_id <= MAX_ID:
-        abort(404)
-    campaign = db.session.scalar(
-        sa.select(Campaign).where(
-            Campaign.id == campaign_id, Campaign.organisation_id == organisation_id
-        )
-    )
-    if campaign is None:
-        abort(404)
-    return campaign
+    return access.campaign_or_404(campaign_id, organisation_id)
 
 
 def invitation_or_404(campaign: Campaign, invitation_id: int) -> tuple[Invitation, Candidate]:
     """An invitation of the campaign, with its candidate."""
-    row = None
-    if 1 <= invitation_id <= MAX_ID:
-        row = db.session.execute(
-            sa.select(Invitation, Candidate)
-            .join(Candidate, Candidate.id == Invitation.candidate_id)
-            .where(Invitation.id == invitation_id, Invitation.campaign_id == campaign.id)
-        ).first()
+    row = db.session.execute(
+        sa.select(Invitation, Candidate)
+        .join(Candidate, Candidate.id == Invitation.candidate_id)
+        .where(
+            Invitation.id == access.id_or_404(invitation_id), Invitation.campaign_id == campaign.id
+        )
+    ).first()
     if row is None:
         abort(404)
     return row[0], row[1]

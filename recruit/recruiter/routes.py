@@ -301,7 +301,7 @@ def outbox(campaign_id: int):
 def message_file(message_id: int):
     message = db.session.scalar(
         sa.select(OutboxMessage).where(
-            OutboxMessage.id == message_id,
+            OutboxMessage.id == access.id_or_404(message_id),
             OutboxMessage.organisation_id == access.organisation_id(),
         )
     )
@@ -368,7 +368,7 @@ def confirm_import(campaign_id: int, batch_id: int):
     services.lock_for_invitations(campaign)
     batch = db.session.scalar(
         sa.select(ImportBatch).where(
-            ImportBatch.id == batch_id, ImportBatch.campaign_id == campaign.id
+            ImportBatch.id == access.id_or_404(batch_id), ImportBatch.campaign_id == campaign.id
         )
     )
     if batch is None:

@@ -379,6 +379,29 @@ def test_another_organisation_gets_404_and_changes_nothing(app, world, route):
     assert snapshot(app) == before
 
 
+BEYOND_IDS = 2**31  # one past the 32-bit id columns: PostgreSQL would refuse to compare it
+
+
+def _beyond(value):
+    if isinstance(value, bool) or not isinstance(value, int | list):
+        return value
+    if isinstance(value, list):  # distinct ids: a list of one id repeated would be one id
+        return [BEYOND_IDS + i for i in range(len(value))]
+    return BEYOND_IDS
+
+
+@pytest.mark.parametrize("route", ID_ROUTES, ids=lambda r: r.id)
+def test_an_id_past_the_columns_range_is_404_and_changes_nothing(app, world, route):
+    client = client_as(app, world.emails["admin"])
+    with app.test_request_context():
+        params = {k: _beyond(v) for k, v in route.params(world).items()}
+        url = url_for(route.endpoint, **params)
+    before = snapshot(app)
+    response = send(client, route, url, world, "admin")
+    assert response.status_code == 404, f"{route.method} {url}"
+    assert snapshot(app) == before
+
+
 @pytest.mark.parametrize(
     "url",
     [
