@@ -58,6 +58,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Connectez-vous pour accéder à cette page.")
     login_manager.login_message_category = "info"
+    access.register(app)  # after CSRF: the server-side session check and 2FA enrolment
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             sa.event.listen(db.engine, "connect", _sqlite_pragmas)

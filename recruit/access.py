@@ -1,7 +1,8 @@
 """Who may see what: the logged-in user, roles, and queries scoped to the user's organisation.
 
-Every record a logged-in user opens by id goes through ``owned_or_404``: a user of another
-organisation who guesses an id gets the same 404 as for an id that does not exist.
+Every record a logged-in user opens by id goes through one of the ``*_or_404`` getters: a user
+of another organisation who guesses an id gets the same 404 as for an id that does not exist.
+A logged-in user is one whose cookie names a live server-side session (recruit.sessions).
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort
+from flask import Flask, abort, g, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
+from recruit import sessions
 from recruit.extensions import db
-from recruit.models import Campaign, Invitation, User
+from recruit.models import Campaign, Invitation, User, utcnow
 
 READ_ROLES = ("admin", "recruiter", "hr")
 WRITE_ROLES = ("admin", "recruiter")
@@ -30,7 +32,42 @@ def load_user(cookie_id: str) -> User | None:
     user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_version != int(version):
         return None
+    record = sessions.current_session(user)
+    if record is None:  # logged out, ended everywhere, or expired
+        return None
+    g.user_session = record
     return user
+
+
+# Pages a user who must enrol in two-factor authentication may still open.
+ENROLMENT_ENDPOINTS = frozenset({"auth.two_factor", "auth.logout", "static"})
+TWO_FACTOR_ROLES = ("admin", "hr")
+
+
+def register(app: Flask) -> None:
+    app.before_request(check_session)
+
+
+def check_session():
+    """Once per request of a staff cookie: load the user (which checks the server-side session),
+    forget a dead session, keep a live one alive, and send a user who must enrol in 2FA there."""
+    if request.endpoint == "static" or "_user_id" not in session:
+        return None
+    if not current_user.is_authenticated:
+        session.clear()  # a dead session: nothing of it is used again
+        return None
+    record = g.get("user_session")
+    if record is not None and sessions.needs_touch(record, utcnow()):
+        sessions.touch(record)
+        db.session.commit()  # before the request's own work: the only statement so far
+    if must_enrol(current_user) and request.endpoint not in ENROLMENT_ENDPOINTS:
+        return redirect(url_for("auth.two_factor"))
+    return None
+
+
+def must_enrol(user: User) -> bool:
+    """The organisation requires 2FA for this user's role and the user has none yet."""
+    return user.role in TWO_FACTOR_ROLES and user.organisation.require_2fa and not user.has_2fa
 
 
 def role_required(*roles: str):

@@ -61,6 +61,13 @@ def from_environment(instance_path: str) -> dict:
         "RECRUIT_PROXY_FIX": os.environ.get("RECRUIT_PROXY_FIX", ""),
         # None: Secure cookies exactly when RECRUIT_BASE_URL is https (see ``cookie_settings``).
         "RECRUIT_COOKIE_SECURE": cookie_secure,
+        # Staff sessions end after this long without a request, and this long after the login.
+        "RECRUIT_SESSION_IDLE_HOURS": float(os.environ.get("RECRUIT_SESSION_IDLE_HOURS", "8")),
+        "RECRUIT_SESSION_MAX_DAYS": float(os.environ.get("RECRUIT_SESSION_MAX_DAYS", "7")),
+        # Static files are served with this max-age (their URLs carry a version of their content).
+        "SEND_FILE_MAX_AGE_DEFAULT": int(
+            os.environ.get("RECRUIT_STATIC_MAX_AGE", str(365 * 86400))
+        ),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import current_app
 
-from recruit.models import Invitation, token_for
+from recruit.models import Invitation, PasswordReset, token_for
+
+RESET_LABEL = "password-reset"
 
 
 def link_for(token: str) -> str:
@@ -17,3 +19,17 @@ def invitation_link(invitation: Invitation) -> str | None:
     if not invitation.token_nonce:
         return None
     return link_for(token_for(invitation.token_nonce, current_app.config["SECRET_KEY"]))
+
+
+def reset_token(nonce: str) -> str:
+    """The token of a password-reset link, derived from its nonce like a candidate's."""
+    return token_for(nonce, current_app.config["SECRET_KEY"], RESET_LABEL)
+
+
+def password_reset_link(reset: PasswordReset) -> str | None:
+    """The link of a password reset; None once it was used or has expired (nonce cleared)."""
+    if not reset.token_nonce:
+        return None
+    return (
+        f"{current_app.config['RECRUIT_BASE_URL']}/password/reset/{reset_token(reset.token_nonce)}"
+    )

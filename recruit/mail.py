@@ -22,8 +22,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from recruit.extensions import db
-from recruit.links import invitation_link
-from recruit.models import MESSAGE_KINDS, Invitation, OutboxMessage, utcnow
+from recruit.links import invitation_link, password_reset_link
+from recruit.models import MESSAGE_KINDS, Invitation, OutboxMessage, PasswordReset, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ FIRST_RETRY = timedelta(seconds=60)
 LONGEST_RETRY = timedelta(hours=1)
 NOT_OPEN = "invitation no longer open"
 NO_LINK = "invitation has no personal link"
+RESET_CLOSED = "password reset used or expired"
 # Errors that concern one message; any other delivery error means the server or the folder is
 # unusable right now, so the round stops instead of waiting out a timeout per message.
 PER_MESSAGE_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError)
@@ -56,13 +57,22 @@ def enqueue(invitation: Invitation, kind: str) -> OutboxMessage:
     """Add a pending message announcing an invitation, in the caller's transaction."""
     if kind not in MESSAGE_KINDS:
         raise ValueError(f"unknown message kind: {kind!r}")
+    return _queue(invitation.campaign.organisation_id, kind, invitation=invitation)
+
+
+def enqueue_password_reset(reset: PasswordReset) -> OutboxMessage:
+    """Add a pending password-reset email for a staff user, in the caller's transaction."""
+    return _queue(reset.user.organisation_id, "password_reset", password_reset=reset)
+
+
+def _queue(organisation_id: int, kind: str, **about) -> OutboxMessage:
     message = OutboxMessage(
-        organisation_id=invitation.campaign.organisation_id,
-        invitation=invitation,
+        organisation_id=organisation_id,
         kind=kind,
         status="pending",
         attempts=0,
         next_attempt_at=utcnow(),
+        **about,
     )
     db.session.add(message)
     db.session.flush()
@@ -70,7 +80,9 @@ def enqueue(invitation: Invitation, kind: str) -> OutboxMessage:
 
 
 def render(message: OutboxMessage) -> EmailMessage:
-    """The email of an outbox message, in its campaign's language, with text and HTML parts."""
+    """The email of an outbox message, in its language, with text and HTML parts."""
+    if message.kind == "password_reset":
+        return _render_reset(message)
     invitation = message.invitation
     campaign = invitation.campaign
     candidate = invitation.candidate
@@ -79,7 +91,6 @@ def render(message: OutboxMessage) -> EmailMessage:
     if link is None:
         raise ValueError(NO_LINK)
     form = current_app.extensions["recruit.bank"].get(campaign.form_id, campaign.language)
-    sender = str(current_app.config.get("MAIL_DEFAULT_SENDER") or DEFAULT_SENDER)
     with force_locale(campaign.language):
         if message.kind == "reminder":
             subject = _("Rappel : votre test de mise en situation – %(org)s", org=organisation.name)
@@ -97,10 +108,37 @@ def render(message: OutboxMessage) -> EmailMessage:
         }
         text = render_template(f"mail/{message.kind}.txt", **context)
         html = render_template(f"mail/{message.kind}.html", **context)
+    return _email(message, subject, candidate.name, candidate.email, text, html, campaign.language)
+
+
+def _render_reset(message: OutboxMessage) -> EmailMessage:
+    """A staff user's forgotten-password email, in the language of the page that asked for it."""
+    reset = message.password_reset
+    user = reset.user
+    link = password_reset_link(reset)
+    if link is None:
+        raise ValueError(RESET_CLOSED)
+    with force_locale(reset.language):
+        subject = _("Réinitialiser votre mot de passe – recruit")
+        context = {
+            "subject": subject,
+            "language": reset.language,
+            "user": user,
+            "organisation": user.organisation,
+            "link": link,
+            "expires_at": reset.expires_at,
+        }
+        text = render_template("mail/password_reset.txt", **context)
+        html = render_template("mail/password_reset.html", **context)
+    return _email(message, subject, user.name, user.email, text, html, reset.language)
+
+
+def _email(message, subject, name, address, text, html, language) -> EmailMessage:
+    sender = str(current_app.config.get("MAIL_DEFAULT_SENDER") or DEFAULT_SENDER)
     email = EmailMessage()
     email["Subject"] = subject
     email["From"] = sender
-    email["To"] = Address(display_name=candidate.name, addr_spec=candidate.email)
+    email["To"] = Address(display_name=name, addr_spec=address)
     email["Date"] = formatdate(usegmt=True)
     domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
     email["Message-ID"] = make_msgid(idstring=f"recruit.{message.id}", domain=domain)
@@ -108,7 +146,7 @@ def render(message: OutboxMessage) -> EmailMessage:
     email["X-Auto-Response-Suppress"] = "All"
     email.set_content(text)
     email.add_alternative(html, subtype="html")
-    email["Content-Language"] = campaign.language  # after the body: set_content drops Content-*
+    email["Content-Language"] = language  # after the body: set_content drops Content-*
     return email
 
 
@@ -134,7 +172,7 @@ def send_pending(*, limit: int = 200) -> SendReport:
             if not _claim(message_id):
                 continue
             message = db.session.get(OutboxMessage, message_id)
-            reason = _closed_reason(message.invitation)
+            reason = _closed_reason(message)
             if reason is not None:
                 _give_up(message, reason)
                 failed += 1
@@ -182,8 +220,14 @@ def _claim(message_id: int) -> bool:
     return result.rowcount == 1
 
 
-def _closed_reason(invitation: Invitation) -> str | None:
-    """Why a message about this invitation must not go out any more, or None."""
+def _closed_reason(message: OutboxMessage) -> str | None:
+    """Why this message must not go out any more, or None."""
+    if message.password_reset is not None:
+        reset = message.password_reset
+        if reset.used_at or not reset.token_nonce or reset.expires_at <= utcnow():
+            return RESET_CLOSED
+        return None if reset.user.active else RESET_CLOSED
+    invitation = message.invitation
     if invitation.status not in ("pending", "started") or invitation.is_expired(utcnow()):
         return NOT_OPEN
     if not invitation.token_nonce:
@@ -236,8 +280,12 @@ def _reason(exc: BaseException, message: OutboxMessage) -> str:
     else:
         detail = str(exc)
         text = f"{name}: {detail}" if detail else name
-    invitation = message.invitation
-    for secret in (invitation.candidate.email, invitation_link(invitation)):
+    if message.password_reset is not None:
+        secrets = (message.password_reset.user.email, password_reset_link(message.password_reset))
+    else:
+        invitation = message.invitation
+        secrets = (invitation.candidate.email, invitation_link(invitation))
+    for secret in secrets:
         if secret:
             text = text.replace(secret, "…")
     text = URL_RE.sub("<link>", ADDRESS_RE.sub("<address>", text))

@@ -18,7 +18,7 @@ INVITATION_STATUSES = ("pending", "started", "completed", "revoked")
 CAMPAIGN_STATUSES = ("open", "closed")
 ROLES = ("admin", "recruiter", "hr")
 DECISIONS = ("shortlist", "hold", "reject")
-MESSAGE_KINDS = ("invitation", "reminder")
+MESSAGE_KINDS = ("invitation", "reminder", "password_reset")
 MESSAGE_STATUSES = ("pending", "sending", "sent", "failed")
 
 
@@ -32,13 +32,14 @@ def new_nonce() -> str:
     return secrets.token_hex(16)
 
 
-def token_for(nonce: str, secret: str) -> str:
-    """The link token of an invitation: HMAC-SHA256 of its nonce under the app's secret key.
+def token_for(nonce: str, secret: str, label: str = "invitation") -> str:
+    """The link token of an invitation (or, with another ``label``, of another kind of link, such
+    as a password reset): HMAC-SHA256 of its nonce under the app's secret key.
 
     The database keeps the nonce and the token's hash, never the token: a copy of the database
     alone opens no link, while the app can still show a recruiter the link to copy.
     """
-    digest = hmac.new(secret.encode("utf-8"), f"invitation:{nonce}".encode(), hashlib.sha256)
+    digest = hmac.new(secret.encode("utf-8"), f"{label}:{nonce}".encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
 
 
@@ -74,6 +75,8 @@ class Organisation(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by an admin: the admin and hr accounts must use two-factor authentication.
+    require_2fa: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class Campaign(db.Model):
@@ -204,6 +207,9 @@ class PageTime(db.Model):
     page: Mapped[int] = mapped_column(primary_key=True)
     seconds: Mapped[float] = mapped_column(default=0.0)
     visits: Mapped[int] = mapped_column(default=0)
+    # When the last view counted here was shown (its signed stamp, seconds since the epoch): a
+    # page save carrying that stamp, or an older one, adds no time and no visit.
+    last_shown_at: Mapped[float | None]
 
 
 class Result(db.Model):
@@ -284,8 +290,18 @@ class User(UserMixin, db.Model):
     # Part of the id kept in session and remember-me cookies: raising it ends every session and
     # remember-me cookie given before (on deactivation, so reactivating opens none of them).
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    password_changed_at: Mapped[datetime | None]
+    # Two-factor authentication (TOTP, RFC 6238): the shared secret once enrolment is confirmed,
+    # and the last time step accepted, so that a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     organisation: Mapped[Organisation] = relationship()
+
+    @property
+    def has_2fa(self) -> bool:
+        return self.totp_secret is not None and self.totp_enabled_at is not None
 
     @property
     def is_active(self) -> bool:
@@ -343,8 +359,12 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
-    invitation_id: Mapped[int] = mapped_column(sa.ForeignKey("invitations.id"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(12))
+    # One of the two: a candidate's invitation (or reminder), or a staff password reset.
+    invitation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("invitations.id"), index=True)
+    password_reset_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("password_resets.id"), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(16))
     status: Mapped[str] = mapped_column(sa.String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
@@ -353,7 +373,8 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None]
     eml_path: Mapped[str | None] = mapped_column(sa.String(300))
 
-    invitation: Mapped[Invitation] = relationship()
+    invitation: Mapped[Invitation | None] = relationship()
+    password_reset: Mapped[PasswordReset | None] = relationship()
 
 
 class ImportBatch(db.Model):
@@ -400,3 +421,71 @@ class ApiKey(db.Model):
     revoked_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation] = relationship()
+
+
+class UserSession(db.Model):
+    """A staff login, kept server-side: logging out ends it for good, whatever the cookie says.
+
+    The cookie holds a random key; the database keeps its SHA-256 and the HMAC of the address
+    it was opened from (to know the addresses a user has logged in from, without storing them).
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    address_hash: Mapped[str] = mapped_column(sa.String(64))
+    user_agent: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+sa.Index("ix_user_sessions_user_id_address_hash", UserSession.user_id, UserSession.address_hash)
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that replaces a TOTP code once (lost phone); only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class PasswordReset(db.Model):
+    """A forgotten-password link: single use, short-lived; the token is derived like a
+    candidate's (HMAC of the nonce), and the nonce is cleared once the link is used or dead."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    token_nonce: Mapped[str | None] = mapped_column(sa.String(64))
+    language: Mapped[str] = mapped_column(sa.String(2), default="fr")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class LoginThrottle(db.Model):
+    """Failed logins on one account from addresses it never logged in from (see auth.throttle).
+
+    Keyed by the SHA-256 of the email tried, so unknown accounts are throttled alike and the
+    table holds no address.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)

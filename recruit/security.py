@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
 from functools import cache
 
@@ -37,6 +38,12 @@ HEADERS = {
 }
 HSTS = "max-age=31536000; includeSubDomains"
 CANDIDATE_PREFIX = "/t/"  # the candidate blueprint's links: the token is in the path
+# Other pages whose path holds a secret token: their referrer is never sent either.
+SECRET_PATH_PREFIXES = (CANDIDATE_PREFIX, "/password/reset/")
+# Every page and file the app builds may hold personal data, a personal link or a token:
+# nothing of it is kept by a browser's or a proxy's cache (a shared computer's included).
+NO_STORE = "no-store"
+STATIC_ENDPOINT = "static"
 DEFAULT_REFERRER_POLICY = "same-origin"
 FAILED_LOOKUP = (404, 410)  # an unknown link, or one expired or revoked
 LIMIT_SETTINGS = (
@@ -68,6 +75,7 @@ def register_proxy_fix(app: Flask) -> None:
 
 def register_headers(app: Flask) -> None:
     app.after_request(security_headers)
+    app.url_defaults(static_version)
     # Pages repeat the policy in <meta name="referrer">, which browsers prefer to the header.
     app.context_processor(lambda: {"referrer_policy": referrer_policy})
 
@@ -80,7 +88,31 @@ def security_headers(response):
     response.headers["Referrer-Policy"] = referrer_policy()
     if current_app.config["RECRUIT_BASE_URL"].startswith("https://"):
         response.headers["Strict-Transport-Security"] = HSTS
+    if request.endpoint == STATIC_ENDPOINT and response.status_code in (200, 304):
+        # Long-lived: the page links each file with a version of its content (static_version).
+        response.cache_control.immutable = True
+    else:
+        response.headers["Cache-Control"] = NO_STORE
+        response.headers.pop("Expires", None)
     return response
+
+
+def static_version(endpoint: str, values: dict) -> None:
+    """Add ``v=<content hash>`` to every static URL, so a changed file gets a new URL and the
+    browsers' year-long cache of the old one never shows a stale stylesheet."""
+    if endpoint != STATIC_ENDPOINT or "filename" not in values or "v" in values:
+        return
+    values["v"] = _file_version(current_app.static_folder, values["filename"])
+
+
+@cache
+def _file_version(folder: str, filename: str) -> str:
+    path = os.path.join(folder, filename)
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()[:12]
+    except OSError:
+        return "0"
 
 
 def referrer_policy() -> str:
@@ -89,7 +121,7 @@ def referrer_policy() -> str:
     Decided by the path, so that every page under /t/ — an unknown route or an error page
     included — says no-referrer, in its header and in its <meta> alike.
     """
-    if request.path.startswith(CANDIDATE_PREFIX):
+    if request.path.startswith(SECRET_PATH_PREFIXES):
         return "no-referrer"
     return DEFAULT_REFERRER_POLICY
 

@@ -1,10 +1,11 @@
-"""Login and account forms."""
+"""Login, account and password forms."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
+from recruit import passwords
 from recruit.forms import Form as BaseForm
 
 ROLE_CHOICES = [
@@ -12,6 +13,48 @@ ROLE_CHOICES = [
     SelectChoice("hr", _l("RH — lecture seule, tableau de bord et exports")),
     SelectChoice("admin", _l("Administrateur·rice — gère aussi les comptes")),
 ]
+
+WEAKNESS_MESSAGES = {
+    "too_short": _l("10 caractères au moins."),
+    "too_long": _l("200 caractères au plus."),
+    "control": _l("Le mot de passe contient des caractères de contrôle invisibles : retirez-les."),
+    "guessable": _l(
+        "Ce mot de passe est trop facile à deviner (mot de passe courant, mot du dictionnaire, "
+        "suite de touches, répétition, date ou votre propre nom) : allongez-le, par exemple "
+        "avec trois ou quatre mots sans rapport entre eux."
+    ),
+}
+
+
+def weakness_message(weakness: passwords.Weakness) -> str:
+    return str(WEAKNESS_MESSAGES[weakness.code])
+
+
+class StrongPassword:
+    """A password of 10+ characters that zxcvbn does not find easy to guess, given what the
+    form knows of the account (``context`` names fields; ``extra`` adds fixed words)."""
+
+    def __init__(self, *context: str):
+        self.context = context
+
+    def __call__(self, form, field):
+        inputs = [str(form[name].data or "") for name in self.context]
+        inputs += [str(value) for value in getattr(form, "password_context", ())]
+        weakness = passwords.weakness(field.data or "", inputs)
+        if weakness is not None:
+            raise ValidationError(weakness_message(weakness))
+
+
+def _password_field(label, *context: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[DataRequired(_l("Choisissez un mot de passe.")), StrongPassword(*context)],
+    )
+
+
+def _code_field(label=None) -> StringField:
+    label = label or _l("Code à 6 chiffres de votre application")
+    return StringField(label, validators=[DataRequired(_l("Indiquez le code.")), Length(max=32)])
 
 
 class LoginForm(BaseForm):
@@ -25,6 +68,10 @@ class LoginForm(BaseForm):
     )
 
 
+class TwoFactorLoginForm(BaseForm):
+    code = _code_field(_l("Code à 6 chiffres, ou un code de secours"))
+
+
 class UserForm(BaseForm):
     name = StringField(_l("Nom"), validators=[Length(max=160)])
     email = EmailField(
@@ -36,13 +83,7 @@ class UserForm(BaseForm):
         ],
     )
     role = SelectField(_l("Rôle"), choices=ROLE_CHOICES)
-    password = PasswordField(
-        _l("Mot de passe initial (10 caractères au moins)"),
-        validators=[
-            DataRequired(_l("Choisissez un mot de passe initial.")),
-            Length(min=10, max=200, message=_l("10 caractères au moins.")),
-        ],
-    )
+    password = _password_field(_l("Mot de passe initial (10 caractères au moins)"), "email", "name")
 
 
 class EmptyForm(BaseForm):
@@ -56,4 +97,48 @@ class ApiKeyForm(BaseForm):
             DataRequired(_l("Donnez un nom à la clé, par exemple le nom de votre ATS.")),
             Length(max=80),
         ],
+    )
+
+
+class ForgotPasswordForm(BaseForm):
+    email = EmailField(
+        _l("Adresse e-mail de votre compte"),
+        validators=[DataRequired(_l("Indiquez votre adresse e-mail.")), Length(max=254)],
+    )
+
+
+class NewPasswordForm(BaseForm):
+    """A new password, typed twice; ``password_context`` holds the account's email and name."""
+
+    password = _password_field(_l("Nouveau mot de passe (10 caractères au moins)"))
+    confirm = PasswordField(
+        _l("Le même, une seconde fois"),
+        validators=[
+            DataRequired(_l("Retapez le nouveau mot de passe.")),
+            EqualTo("password", _l("Les deux mots de passe ne sont pas les mêmes.")),
+        ],
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current = PasswordField(
+        _l("Mot de passe actuel"),
+        validators=[DataRequired(_l("Indiquez votre mot de passe actuel.")), Length(max=200)],
+    )
+
+
+class TwoFactorSetupForm(BaseForm):
+    code = _code_field()
+
+
+class PasswordConfirmForm(BaseForm):
+    password = PasswordField(
+        _l("Votre mot de passe"),
+        validators=[DataRequired(_l("Indiquez votre mot de passe.")), Length(max=200)],
+    )
+
+
+class OrganisationSecurityForm(BaseForm):
+    require_2fa = BooleanField(
+        _l("Exiger la double authentification des comptes administrateur et RH")
     )

@@ -64,26 +64,39 @@ def test_failed_link_lookups_add_up_across_instances(instances):
         assert int(refused.headers["Retry-After"]) > 0
 
 
+def _login(server, email: str, password: str) -> int:
+    session = requests.Session()
+    page = session.get(f"{server.base_url}/login", timeout=10)
+    csrf = harness.hidden_value(page.text, "csrf_token")
+    response = session.post(
+        f"{server.base_url}/login",
+        data={"csrf_token": csrf, "email": email, "password": password},
+        allow_redirects=False,
+        timeout=10,
+    )
+    return response.status_code
+
+
 def test_failed_logins_on_one_account_add_up_across_instances(instances):
     (a, b), seeded, _url, _instance = instances
     email = seeded.recruiters[0]
-    statuses = []
-    for i in range(11):
-        server = (a, b)[i % 2]
-        session = requests.Session()
-        page = session.get(f"{server.base_url}/login", timeout=10)
-        csrf = harness.hidden_value(page.text, "csrf_token")
-        password = harness.PASSWORD if i == 10 else "not the password"
-        response = session.post(
-            f"{server.base_url}/login",
-            data={"csrf_token": csrf, "email": email, "password": password},
-            allow_redirects=False,
-            timeout=10,
-        )
-        statuses.append(response.status_code)
-    # 10 failed attempts per account in 10 minutes, five on each instance: the right password
-    # then comes too late, on either of them.
-    assert statuses == [401] * 10 + [429]
+    # Five failures from an address the user never logged in from, alternating instances:
+    # they are free; the next attempt must wait a second after the fifth, on either instance.
+    statuses = [_login((a, b)[i % 2], email, "not the password") for i in range(5)]
+    assert statuses == [401] * 5
+    # Even the right password, on both instances, must wait now: the count is shared (the
+    # attempts below check no password and take milliseconds, well within that second).
+    assert [_login(server, email, harness.PASSWORD) for server in (a, b)] == [429, 429]
+
+
+def test_failed_logins_from_one_address_add_up_across_instances(instances):
+    (a, b), _seeded, _url, _instance = instances
+    # 20 failures a minute per address (on accounts that do not exist, so that no account's
+    # own throttle is involved), ten on each instance; successes would not count.
+    statuses = [
+        _login((a, b)[i % 2], f"nobody{i}@example.org", "not the password") for i in range(21)
+    ]
+    assert statuses == [401] * 20 + [429]
 
 
 def test_an_api_key_is_limited_across_instances(instances):

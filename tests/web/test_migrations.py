@@ -1,6 +1,7 @@
 """The migrations build the schema the models describe, on SQLite and on PostgreSQL."""
 
 import warnings
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from recruit import campaigns as recruiting
 from recruit.extensions import db
-from recruit.models import Candidate, Invitation, utcnow
+from recruit.models import Campaign, Candidate, Invitation, utcnow
 from tests.conftest import create_pg_database, make_app
 
 
@@ -79,6 +80,14 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
         db.engine.dispose()
 
 
+def _old_organisation(name: str) -> SimpleNamespace:
+    organisation_id = db.session.execute(
+        sa.text("INSERT INTO organisations (name, created_at) VALUES (:name, :now) RETURNING id"),
+        {"name": name, "now": utcnow()},
+    ).scalar_one()
+    return SimpleNamespace(id=organisation_id)
+
+
 def test_the_upgrade_merges_one_persons_candidates_then_keeps_them_one(database_url, request):
     # A database from before the unique index: the same person as three rows in one
     # organisation (one in another letter case, one with the ATS id), an anonymised row with
@@ -91,10 +100,13 @@ def test_the_upgrade_merges_one_persons_candidates_then_keeps_them_one(database_
     with app.app_context():
         upgrade(revision="f2327b8019c7")
         form = app.extensions["recruit.bank"].get("mini", "fr")
-        acme = recruiting.create_organisation("Acme")
-        other = recruiting.create_organisation("Other")
-        campaign = recruiting.default_campaign(acme, form)
-        elsewhere = recruiting.default_campaign(other, form)
+        # Organisations as that revision knew them (the model has columns added since).
+        acme, other = (_old_organisation(name) for name in ("Acme", "Other"))
+        campaign, elsewhere = (
+            Campaign(organisation_id=org.id, title=form.title, form_id="mini", language="fr")
+            for org in (acme, other)
+        )
+        db.session.add_all([campaign, elsewhere])
         people = [
             Candidate(organisation_id=acme.id, name="Ana", email="ana@example.org"),
             Candidate(organisation_id=acme.id, name="Ana L.", email="Ana@Example.org"),
