@@ -171,6 +171,15 @@ def user_group():
     """Accounts of recruiters, HR and admins."""
 
 
+WEAK_PASSWORD = {
+    "too_short": "the password needs at least 10 characters",
+    "too_long": "the password has more than 200 characters",
+    "control": "the password contains control characters",
+    "guessable": "the password is too easy to guess (a common password, a word, a pattern, a "
+    "date or the account's own name): use three or four unrelated words",
+}
+
+
 @user_group.command("create")
 @click.option("--org", "org_name", required=True, help="Organisation name.")
 @click.option("--email", required=True)
@@ -186,6 +195,8 @@ def user_create(org_name, email, role, name, password_stdin):
     password = sys.stdin.readline().rstrip("\n") if password_stdin else accounts.generate_password()
     try:
         user = accounts.create_user(organisation, email, role, password, name)
+    except accounts.WeakPassword as exc:
+        raise click.ClickException(WEAK_PASSWORD[exc.weakness.code]) from None
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()

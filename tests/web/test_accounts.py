@@ -604,3 +604,15 @@ def test_the_account_page_shows_the_sessions_and_2fa_state(app, accounts):
     assert "Double authentification" in html and "Activer la double authentification" in html
     assert "Se déconnecter partout" in html
     assert html.count("Cette session") == 1
+
+
+def test_the_command_line_refuses_a_weak_password_and_creates_nothing(app, accounts):
+    runner = app.test_cli_runner()
+    args = ["user", "create", "--org", "Acme", "--email", "cli@acme.example", "--role", "hr"]
+    before = count(app, User)
+    weak = runner.invoke(args=[*args, "--password-stdin"], input="1234567890\n")
+    assert weak.exit_code != 0 and "too easy to guess" in weak.output
+    assert count(app, User) == before
+    strong = runner.invoke(args=[*args, "--password-stdin"], input=NEW_PASSWORD + "\n")
+    assert strong.exit_code == 0, strong.output
+    assert login(app.test_client(), "cli@acme.example", NEW_PASSWORD).status_code == 302
