@@ -76,7 +76,7 @@ class Organisation(db.Model):
     name: Mapped[str] = mapped_column(sa.String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set by an admin: the admin and hr accounts must use two-factor authentication.
-    require_2fa: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    require_2fa: Mapped[bool] = mapped_column(default=False, server_default="0")
 
 
 class Campaign(db.Model):

@@ -33,7 +33,7 @@ def _quiet_reflection():
 
 def upgrade():
     with op.batch_alter_table('organisations', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('require_2fa', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('require_2fa', sa.Boolean(), server_default='0', nullable=False))
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('password_changed_at', sa.DateTime(), nullable=True))
