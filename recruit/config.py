@@ -57,6 +57,10 @@ def from_environment(instance_path: str) -> dict:
         ),
         # Per API key (per client address for requests without one).
         "RECRUIT_RATELIMIT_API": os.environ.get("RECRUIT_RATELIMIT_API", "600 per minute"),
+        # Per client address: API requests refused for their key (401, missing or unknown).
+        "RECRUIT_RATELIMIT_API_FAILED": os.environ.get(
+            "RECRUIT_RATELIMIT_API_FAILED", "30 per 10 minutes"
+        ),
         # "x_for=1,x_proto=1,x_host=1": how many proxies in front set each X-Forwarded-* header.
         "RECRUIT_PROXY_FIX": os.environ.get("RECRUIT_PROXY_FIX", ""),
         # None: Secure cookies exactly when RECRUIT_BASE_URL is https (see ``cookie_settings``).

@@ -66,6 +66,10 @@ FREE_TEXT_COLUMNS = ("external_id", "candidate_name", "candidate_email", "campai
 DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The whole Content-Type, written once: a Response given `mimetype="text/csv; charset=utf-8"`
+# appends its own charset a second time.
+CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
+CSV_SEPARATORS = {"comma": ",", "semicolon": ";"}  # the exports' `sep=` parameter
 BOM = "\ufeff"
 SEPARATORS = (",", ";", "\t")
 SCALE = "<scale>"  # stands for the composite and every scale id in COLUMNS

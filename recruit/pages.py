@@ -1,9 +1,11 @@
 """The public home page and the error pages."""
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, make_response, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
+from recruit import queryargs
 from recruit.extensions import db
 
 bp = Blueprint("pages", __name__)
@@ -16,8 +18,9 @@ def home():
     return render_template("pages/home.html")
 
 
-# Status -> the page shown and what it is told; 405 shows the "not found" page, 413 the
-# "bad request" page with its reason, a CSRF failure the same with its own.
+# Status -> the page shown and what it is told; 405 shows the "not found" page (with the Allow
+# header), 413 the "bad request" page with its reason, a CSRF failure the same with its own, a
+# refused query parameter (recruit.queryargs) the same with the parameter's name.
 ERROR_PAGES = {
     400: ("errors/400.html", {}),
     403: ("errors/403.html", {}),
@@ -29,8 +32,15 @@ ERROR_PAGES = {
 
 
 def _error_page(template: str, status: int, context: dict):
-    def handler(_exc):
-        return render_template(template, **context), status
+    def handler(exc):
+        message = exc.description if isinstance(exc, queryargs.BadArgument) else None
+        response = make_response(render_template(template, message=message, **context), status)
+        # What the exception says beyond its page: the methods a 405 allows (Allow), say.
+        if isinstance(exc, HTTPException):
+            for name, value in exc.get_headers():
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+        return response
 
     return handler
 

@@ -50,6 +50,11 @@ LIMIT_SETTINGS = (
     "RECRUIT_RATELIMIT_CANDIDATE",
     "RECRUIT_RATELIMIT_CANDIDATE_FAILED",
     "RECRUIT_RATELIMIT_API",
+    "RECRUIT_RATELIMIT_API_FAILED",
+)
+API_FAILED_SCOPE = "api-failed"
+API_FAILED_MESSAGE = (
+    "Too many requests without a valid API key from this address: try again after Retry-After."
 )
 
 
@@ -135,6 +140,15 @@ def api_limit() -> str:
     return current_app.config["RECRUIT_RATELIMIT_API"]
 
 
+def api_failed_limit() -> str:
+    return current_app.config["RECRUIT_RATELIMIT_API_FAILED"]
+
+
+def api_refused(response) -> bool:
+    """A request the API refused for its key (missing, unknown or revoked): 401."""
+    return response.status_code == 401
+
+
 def api_client() -> str:
     """The API key's hash (never the key itself), or the address for a request without one."""
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
@@ -146,8 +160,9 @@ def api_client() -> str:
 
 def register_rate_limits(app: Flask) -> None:
     """Per address on candidate links (with a lower limit on links that fail to open) and per
-    key on the API. Login has its own limits (recruit.auth.routes). Registered right after the
-    limiter: a client over its limit is refused before any other work (CSRF check included)."""
+    key on the API (with a per-address limit on requests refused for their key). Login has its
+    own limits (recruit.auth.routes). Registered right after the limiter: a client over its
+    limit is refused before any other work (CSRF check, API key included)."""
     for name in LIMIT_SETTINGS:
         try:
             limits.parse_many(app.config[name])
@@ -157,6 +172,17 @@ def register_rate_limits(app: Flask) -> None:
     from recruit.api.routes import bp as api_bp
 
     limiter.shared_limit(api_limit, scope="api", key_func=api_client)(api_bp)
+    # Made-up keys each have a counter of their own above: their address is what gets slowed.
+    # Like failed candidate lookups: tested before the key is read, counted on every 401, and
+    # past it every API request from that address is 429 until the window ends. Registered
+    # second, so that X-RateLimit-* headers keep reporting the per-key limit.
+    limiter.shared_limit(
+        api_failed_limit,
+        scope=API_FAILED_SCOPE,
+        key_func=get_remote_address,
+        deduct_when=api_refused,
+        error_message=API_FAILED_MESSAGE,
+    )(api_bp)
     app.before_request(check_candidate_limits)
     app.after_request(count_candidate_lookup)
 

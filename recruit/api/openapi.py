@@ -24,7 +24,8 @@ read their normalized scores.
 **Authentication.** Every operation but this document needs an organisation's API key
 (`recruit apikey create --org NAME`) as `Authorization: Bearer <key>`. A missing, unknown or
 revoked key gets 401 with `WWW-Authenticate: Bearer`. Everything is scoped to the key's
-organisation: another organisation's id is 404, like an id that does not exist.
+organisation: another organisation's id is 404, like an id that does not exist. Requests are
+limited per key, and 401s per client address: past them every request is 429 with `Retry-After`.
 
 **Pagination.** Lists take `page` (from 1) and `per_page` (1 to 500, default 50) and answer
 `{"items": [...], "page", "per_page", "total", "pages"}`. A page past the last one is empty.
@@ -33,11 +34,12 @@ organisation: another organisation's id is 404, like an id that does not exist.
 `{"error": {"code": "...", "message": "...", "field": null | "..."}}`, with `problems`
 (each with `index`, `field`, `code`, `message`) when a request body or a query string is
 refused. Request bodies are JSON (`Content-Type: application/json`): anything else is 415,
-malformed JSON 400, a body that parses but does not fit 422.
+malformed JSON (or `NaN`, `Infinity`, or arrays and objects nested more than 32 deep) 400, a
+body that parses but does not fit 422.
 """
 
 ERROR_RESPONSES = {
-    400: "Malformed JSON body or invalid query parameter.",
+    400: "Malformed or too deeply nested JSON body, or invalid query parameter.",
     401: "Missing, unknown or revoked API key.",
     404: "No such resource in the key's organisation.",
     409: "The request conflicts with the state of the data.",

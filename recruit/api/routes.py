@@ -46,6 +46,7 @@ errors.register(bp)
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+MAX_JSON_DEPTH = 32  # arrays and objects within one another; our bodies need 3
 # last_used_at is written at most once a minute per key, not on every request.
 LAST_USED_PRECISION = timedelta(minutes=1)
 CAMPAIGN_ID = "<api_id:campaign_id>"  # recruit.api.openapi.IdConverter
@@ -88,15 +89,44 @@ def authenticate():
 
 @bp.before_request
 def parse_json_body():
-    """Bodies are JSON: 415 for another type, 400 for malformed JSON (checked before views)."""
+    """Bodies are JSON: 415 for another type, 400 for malformed JSON or JSON nested deeper than
+    MAX_JSON_DEPTH (checked before views, so that no view or schema reads such a body)."""
     if request.method not in BODY_METHODS or request.endpoint in PUBLIC_ENDPOINTS:
         return
     if not request.is_json:
         raise ApiError(415, "unsupported_media_type", "Send JSON: `application/json`.")
     try:
-        g.json_body = json.loads(request.get_data(cache=True))
+        body = json.loads(request.get_data(cache=True), parse_constant=_not_json)
+    except RecursionError:  # deeper than the interpreter's own limit (about 1,000 levels)
+        raise _too_deep() from None
     except ValueError:
         raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from None
+    if _deeper_than(body, MAX_JSON_DEPTH):
+        raise _too_deep()
+    g.json_body = body
+
+
+def _deeper_than(body, limit: int) -> bool:
+    """True if arrays and objects nest more than ``limit`` levels in ``body`` (no recursion)."""
+    stack = [(body, 1)] if isinstance(body, dict | list) else []
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _not_json(constant: str):
+    """NaN, Infinity and -Infinity: Python reads them, JSON has no such numbers."""
+    raise ValueError(constant)
+
+
+def _too_deep() -> ApiError:
+    return ApiError(
+        400, "json_too_deep", f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels."
+    )
 
 
 def audit_record(action: str, target_type: str, target_id: int, **details) -> None:
@@ -321,10 +351,9 @@ def _export(args, *, items: bool):
 def export_csv(args):
     """Every completed candidate with raw and normalized scores, as CSV, streamed."""
     frame, _context = _export(args, items=False)
-    sep = ";" if args["sep"] == "semicolon" else ","
     return Response(
-        exports.csv_chunks(frame, sep=sep, bom=True),
-        mimetype="text/csv",
+        exports.csv_chunks(frame, sep=exports.CSV_SEPARATORS[args["sep"]], bom=True),
+        content_type=exports.CSV_CONTENT_TYPE,
         headers={"Content-Disposition": 'attachment; filename="recruit-export.csv"'},
     )
 

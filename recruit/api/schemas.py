@@ -3,12 +3,12 @@ OpenAPI document (flask-smorest reads them), so the document cannot drift from t
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from recruit import exports, textcheck
 from recruit.results import NORMS
 
 MAX_PER_PAGE = 500
@@ -21,20 +21,14 @@ CAMPAIGN_STATES = ("open", "closed")
 
 
 def is_clean_text(value: str) -> bool:
-    """No control character and nothing a database cannot store (NUL, lone surrogates)."""
-    if any(unicodedata.category(c) in ("Cc", "Cs") for c in value):
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    """No control character, bidirectional mark or lone surrogate (recruit.textcheck)."""
+    return not textcheck.has_control_chars(value)
 
 
 class Text(fields.String):
     """A string stripped of surrounding spaces, refused if it holds control characters."""
 
-    default_error_messages = {"control": "Must not contain control characters."}
+    default_error_messages = {"control": textcheck.API_MESSAGE}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
@@ -180,6 +174,7 @@ class CampaignCreateSchema(ma.Schema):
     language = fields.String(required=True, metadata={"description": "One of the form's."})
     invitation_days = fields.Integer(
         load_default=14,
+        strict=True,  # 14.5 is refused, not cut down to 14
         validate=validate.Range(1, 365),
         metadata={"description": "Days a personal link stays valid."},
     )
@@ -344,7 +339,7 @@ class ExportArgsSchema(ma.Schema):
     norm = fields.String(load_default="campaign", validate=validate.OneOf(NORMS))
     sep = fields.String(
         load_default="comma",
-        validate=validate.OneOf(["comma", "semicolon"]),
+        validate=validate.OneOf(list(exports.CSV_SEPARATORS)),
         metadata={"description": "CSV only: semicolon for French Excel. Decimals use a point."},
     )
 

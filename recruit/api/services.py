@@ -154,7 +154,14 @@ def _check_row(index: int, row, seen: dict[str, int]) -> tuple[dict | None, list
     if name is None or name == "":
         problems.append(_problem(index, "name", "missing_name", "A name is required."))
     elif not isinstance(name, str) or not is_clean_text(name):
-        problems.append(_problem(index, "name", "invalid_name", "The name must be plain text."))
+        problems.append(
+            _problem(
+                index,
+                "name",
+                "invalid_name",
+                "The name must be plain text, without control characters or bidirectional marks.",
+            )
+        )
     elif len(name) > TITLE_MAX:
         problems.append(
             _problem(index, "name", "name_too_long", f"At most {TITLE_MAX} characters.")

@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 
 from recruit import passwords
 from recruit.forms import Form as BaseForm
+from recruit.textcheck import NoControlChars
 
 ROLE_CHOICES = [
     SelectChoice("recruiter", _l("Recruteur·se — campagnes et candidats")),
@@ -73,7 +74,7 @@ class TwoFactorLoginForm(BaseForm):
 
 
 class UserForm(BaseForm):
-    name = StringField(_l("Nom"), validators=[Length(max=160)])
+    name = StringField(_l("Nom"), validators=[Length(max=160), NoControlChars()])
     email = EmailField(
         _l("Adresse e-mail"),
         validators=[

@@ -55,17 +55,19 @@ def _signer() -> TimestampSigner:
     return TimestampSigner(current_app.config["SECRET_KEY"], salt="recruit.page-shown")
 
 
-def _seconds_on_page(signed: str | None, page: int) -> float | None:
-    """Seconds since the page was shown, from the signed stamp it carried; None if unusable."""
+def _page_view(signed: str | None, page: int) -> tuple[float | None, float | None]:
+    """(seconds since the page was shown, when it was shown) from the signed stamp it carried;
+    (None, None) if there is none or it is not this page's."""
     if not signed:
-        return None
+        return None, None
     try:
         value, shown = _signer().unsign(signed, return_timestamp=True)
     except BadSignature:
-        return None
+        return None, None
     if value.decode() != str(page):
-        return None
-    return time.time() - shown.timestamp()
+        return None, None
+    shown_at = shown.timestamp()
+    return time.time() - shown_at, shown_at
 
 
 def _render_welcome(invitation, form, consent_form, status=200):
@@ -125,9 +127,11 @@ def page(token: str, number: int):
     if request.method == "POST":
         page_form = form_class()
         if page_form.validate():
-            seconds = _seconds_on_page(page_form.shown.data, number)
+            seconds, shown_at = _page_view(page_form.shown.data, number)
             responses = responses_from(page_form, views)
-            services.save_page(invitation, form, number, responses, seconds, stored)
+            services.save_page(
+                invitation, form, number, responses, seconds, stored, shown_at=shown_at
+            )
             db.session.commit()
             if number < len(progress.pages):
                 return redirect(url_for(".page", token=token, number=number + 1), 303)

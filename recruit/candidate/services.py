@@ -212,12 +212,15 @@ def save_page(
     responses: Mapping[str, scoring.Response],
     seconds: float | None,
     stored: Mapping[str, StoredAnswer] | None = None,
+    *,
+    shown_at: float | None = None,
 ) -> None:
     """Insert or update the answers of one page and add the time spent on it.
 
     ``stored`` is the invitation's answers as the caller read them (read here when not given).
     An answer is written only when it is new or changed; its first answer time is kept. Two
     statements: one INSERT ... ON CONFLICT DO UPDATE for the page's answers, one for its time.
+    ``shown_at`` is when the view being saved was shown (see ``record_page_time``).
     """
     if stored is None:
         stored = answer_records(invitation)
@@ -245,18 +248,31 @@ def save_page(
             session_dialect(), Answer.__table__, ("invitation_id", "item_id"), _answer_changes
         )
         db.session.connection().execute(upsert, rows)
-    record_page_time(invitation, page, seconds)
+    record_page_time(invitation, page, seconds, shown_at)
 
 
-def record_page_time(invitation: Invitation, page: int, seconds: float | None) -> None:
-    """Count one visit of the page and add its seconds, capped, in one statement."""
+def record_page_time(
+    invitation: Invitation, page: int, seconds: float | None, shown_at: float | None = None
+) -> None:
+    """Count one visit of the page and add its seconds, capped, in one statement.
+
+    ``shown_at`` is the timestamp of the signed stamp the page carried: a view counts once, so a
+    save whose stamp is not newer than the last one counted (the same form posted again, or an
+    older tab) adds neither seconds nor a visit. A save without a stamp counts a visit, no time.
+    """
     spent = 0.0 if seconds is None else min(max(seconds, 0.0), MAX_PAGE_SECONDS)
     upsert = _upsert(
         session_dialect(), PageTime.__table__, ("invitation_id", "page"), _page_time_changes
     )
     db.session.connection().execute(
         upsert,
-        {"invitation_id": invitation.id, "page": page, "seconds": spent, "visits": 1},
+        {
+            "invitation_id": invitation.id,
+            "page": page,
+            "seconds": spent,
+            "visits": 1,
+            "last_shown_at": shown_at,
+        },
     )
 
 
@@ -280,10 +296,17 @@ def _answer_changes(table: sa.Table, excluded) -> dict:
 
 
 def _page_time_changes(table: sa.Table, excluded) -> dict:
-    """Another visit of a page: visits and seconds add up."""
+    """Another visit of a page: visits and seconds add up, unless its stamp was counted already.
+
+    Every right-hand side reads the row as it was before the update (SQLite and PostgreSQL).
+    """
+    shown, last = excluded.last_shown_at, table.c.last_shown_at
+    newer = sa.or_(last.is_(None), shown > last)
+    counted = sa.or_(shown.is_(None), newer)
     return {
-        "visits": table.c.visits + excluded.visits,
-        "seconds": table.c.seconds + excluded.seconds,
+        "visits": sa.case((counted, table.c.visits + excluded.visits), else_=table.c.visits),
+        "seconds": sa.case((counted, table.c.seconds + excluded.seconds), else_=table.c.seconds),
+        "last_shown_at": sa.case((newer, shown), else_=last),
     }
 
 

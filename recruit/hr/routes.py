@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from recruit import access, exports, results
+from recruit import access, exports, queryargs, results
 from recruit.hr import charts, services
 
 bp = Blueprint("hr", __name__, url_prefix="/hr")
@@ -16,24 +16,13 @@ bp = Blueprint("hr", __name__, url_prefix="/hr")
 hr_only = access.role_required("hr", "admin")
 
 
-def _date(name: str) -> date | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        abort(400)
-
-
 def _filters() -> tuple[list[int] | None, services.Period]:
-    ids = request.args.getlist("campaign", type=int) or None
-    period = services.Period(_date("start"), _date("end"))
-    if period.start and period.end and period.start > period.end:
-        abort(400)
-    if ids:
-        for campaign_id in ids:
-            access.campaign_or_404(campaign_id)
+    """The dashboard's filters: campaigns (none = all) and a period. A value that does not
+    parse is a 400 naming it, never dropped (which would widen the selection to "all")."""
+    ids = queryargs.ids("campaign") or None
+    period = services.Period(*queryargs.period("start", "end"))
+    for campaign_id in ids or ():
+        access.campaign_or_404(campaign_id)
     return ids, period
 
 
@@ -91,29 +80,30 @@ def dashboard():
     )
 
 
-def _export_filters() -> exports.ExportFilters:
+def _export_filters() -> tuple[exports.ExportFilters, str]:
+    """The dashboard's filters, the norm, and the CSV separator (checked for both exports, as
+    the API does: a workbook asked with a bad `sep` is refused too)."""
     ids, period = _filters()
-    norm = request.args.get("norm", "campaign")
-    if norm not in ("campaign", "pooled", "reference"):
-        abort(400)
-    return exports.ExportFilters(
+    norm = queryargs.choice("norm", results.NORMS, "campaign")
+    sep = queryargs.choice("sep", tuple(exports.CSV_SEPARATORS), "comma")
+    filters = exports.ExportFilters(
         campaign_ids=tuple(ids) if ids else None,
         date_from=period.start,
         date_to=period.end,
         norm=norm,
     )
+    return filters, exports.CSV_SEPARATORS[sep]
 
 
 @bp.get("/export.csv")
 @hr_only
 def export_csv():
-    filters = _export_filters()
-    sep = ";" if request.args.get("sep") == "semicolon" else ","
+    filters, sep = _export_filters()
     frame, _context = _frame_or_409(filters, items=False)
     name = f"recruit-export-{date.today().isoformat()}.csv"
     return Response(
         exports.csv_chunks(frame, sep=sep, bom=True),
-        mimetype="text/csv; charset=utf-8",
+        content_type=exports.CSV_CONTENT_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
@@ -121,7 +111,7 @@ def export_csv():
 @bp.get("/export.xlsx")
 @hr_only
 def export_xlsx():
-    filters = _export_filters()
+    filters, _sep = _export_filters()
     frame, context = _frame_or_409(filters)
     name = f"recruit-export-{date.today().isoformat()}.xlsx"
     return Response(

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from recruit.forms import Form as BaseForm
 from recruit.models import DECISIONS
 from recruit.privacy import ADMIN_ERASE_REASONS, DEFAULT_RETENTION_MONTHS, MAX_RETENTION_MONTHS
+from recruit.textcheck import NoControlChars
 
 DECISION_LABELS = {
     "shortlist": _l("Retenir pour un entretien"),
@@ -30,9 +31,13 @@ DECISION_LABELS = {
 class CampaignForm(BaseForm):
     title = StringField(
         _l("Intitulé du poste"),
-        validators=[DataRequired(_l("Indiquez l'intitulé du poste.")), Length(max=160)],
+        validators=[
+            DataRequired(_l("Indiquez l'intitulé du poste.")),
+            Length(max=160),
+            NoControlChars(),
+        ],
     )
-    site = StringField(_l("Site ou équipe"), validators=[Length(max=160)])
+    site = StringField(_l("Site ou équipe"), validators=[Length(max=160), NoControlChars()])
     form_language = SelectField(_l("Questionnaire et langue"))
     invitation_days = IntegerField(
         _l("Validité des liens (jours)"),
@@ -53,7 +58,7 @@ class CampaignForm(BaseForm):
 class InviteForm(BaseForm):
     name = StringField(
         _l("Nom du candidat"),
-        validators=[DataRequired(_l("Indiquez un nom.")), Length(max=160)],
+        validators=[DataRequired(_l("Indiquez un nom.")), Length(max=160), NoControlChars()],
     )
     email = EmailField(
         _l("Adresse e-mail"),
@@ -63,7 +68,9 @@ class InviteForm(BaseForm):
             Length(max=254),
         ],
     )
-    external_id = StringField(_l("Identifiant ATS (facultatif)"), validators=[Length(max=64)])
+    external_id = StringField(
+        _l("Identifiant ATS (facultatif)"), validators=[Length(max=64), NoControlChars()]
+    )
 
 
 class ImportForm(BaseForm):
@@ -87,6 +94,7 @@ class DecisionForm(BaseForm):
         validators=[
             DataRequired(_l("Expliquez la décision en quelques mots.")),
             Length(max=2000, message=_l("2 000 caractères au plus.")),
+            NoControlChars(multiline=True),
         ],
     )
 

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from recruit import access, audit, links, mail, privacy, results
+from recruit import access, audit, links, mail, privacy, queryargs, results
 from recruit import campaigns as services
 from recruit.extensions import db
 from recruit.models import (
@@ -116,7 +116,7 @@ def new_campaign():
 
 
 def _campaign_page(campaign, invite_form=None, status=200):
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = queryargs.page()
     query = (
         sa.select(Invitation, Candidate)
         .join(Candidate, Candidate.id == Invitation.candidate_id)
@@ -327,7 +327,10 @@ def import_candidates(campaign_id: int):
         status = 400 if request.method == "POST" else 200
         return render_template("recruiter/import.html", campaign=campaign, form=form), status
     upload = form.spreadsheet.data
-    rows, problems = importing.parse_candidates(upload.read(), upload.filename or "")
+    # Control characters in a name (NUL, right-to-left override) hide what the file really is.
+    filename = importing.strip_controls(upload.filename or "")
+    parsed = importing.parse_candidates(upload.read(), filename)
+    rows, problems = parsed.rows, parsed.problems
     taken = services.already_invited(campaign, [r.email for r in rows])
     problems += [
         importing.ImportProblem(r.line, "email", "already_invited", r.email)
@@ -339,7 +342,7 @@ def import_candidates(campaign_id: int):
         batch = ImportBatch(
             campaign_id=campaign.id,
             user_id=current_user.id,
-            filename=(upload.filename or "")[:200],
+            filename=filename[:200],
             rows=[
                 {"line": r.line, "name": r.name, "email": r.email, "external_id": r.external_id}
                 for r in rows
@@ -353,6 +356,9 @@ def import_candidates(campaign_id: int):
         rows=rows,
         problems=sorted(problems, key=lambda p: (p.line or 0, p.field or "")),
         batch=batch,
+        filename=filename,
+        renamed=filename != (upload.filename or ""),
+        encoding=parsed.encoding,
         button=ButtonForm(),
         form=ImportForm(),
     ), (200 if batch else 400)
@@ -459,19 +465,15 @@ def send_one(invitation_id: int):
 
 
 def _shortlist_args(scales: list[str]):
-    norm = request.args.get("norm", "campaign")
-    if norm not in results.NORMS:
-        abort(400)
+    """Norm, sort, direction and minimum T-scores; a minimum left empty is no filter."""
+    norm = queryargs.choice("norm", results.NORMS, "campaign")
     sort = request.args.get("sort", "rank")
     descending = request.args.get("dir", "asc") == "desc"
     minimums = {}
     for scale in scales:
-        value = request.args.get(f"min_{scale}", "").strip()
-        if value:
-            try:
-                minimums[scale] = float(value.replace(",", "."))
-            except ValueError:
-                abort(400)
+        minimum = queryargs.number(f"min_{scale}", *shortlist.MINIMUM_RANGE)
+        if minimum is not None:
+            minimums[scale] = minimum
     return norm, sort, descending, minimums
 
 
@@ -490,7 +492,7 @@ def _render_shortlist(campaign_ids, campaigns_shown, template_args):
         "sort": sort,
         "descending": descending,
         "minimums": minimums,
-        "page": request.args.get("page", 1, type=int),
+        "page": queryargs.page(),
     }
     try:
         page = shortlist.shortlist(access.organisation_id(), campaign_ids, norm=norm, **arguments)
@@ -537,8 +539,7 @@ def campaign_shortlist(campaign_id: int):
 @read
 def cross_shortlist():
     """Several campaigns ranked together on the common scale."""
-    ids = request.args.getlist("campaign", type=int)
-    chosen = [access.campaign_or_404(i) for i in dict.fromkeys(ids)]
+    chosen = [access.campaign_or_404(i) for i in queryargs.ids("campaign")]
     all_campaigns = db.session.scalars(
         sa.select(Campaign)
         .where(Campaign.organisation_id == access.organisation_id())
@@ -636,7 +637,7 @@ def erase_candidate(invitation_id: int):
 @bp.get("/compare")
 @read
 def compare():
-    ids = list(dict.fromkeys(request.args.getlist("id", type=int)))
+    ids = queryargs.ids("id")
     if not 2 <= len(ids) <= shortlist.MAX_COMPARE:
         flash(_("Choisissez de 2 à 4 candidats à comparer."), "error")
         return redirect(url_for(".campaigns"))
@@ -648,11 +649,11 @@ def compare():
         abort(400)
     first = invitations[0].campaign
     form = bank().get(first.form_id, first.language)
-    norm = request.args.get(
-        "norm", "pooled" if len({i.campaign_id for i in invitations}) > 1 else "campaign"
+    norm = queryargs.choice(
+        "norm",
+        results.NORMS,
+        "pooled" if len({i.campaign_id for i in invitations}) > 1 else "campaign",
     )
-    if norm not in results.NORMS:
-        abort(400)
     frame, info = shortlist.ranked(
         access.organisation_id(), sorted({i.campaign_id for i in invitations}), norm
     )

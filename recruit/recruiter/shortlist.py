@@ -20,6 +20,7 @@ from recruit.models import DECISIONS, Answer, Candidate, Decision, Invitation, U
 
 PAGE_SIZE = 50
 MAX_COMPARE = 4
+MINIMUM_RANGE = (0, 100)  # a minimum T-score a recruiter may ask for (T = 50 + 10 z)
 
 
 @dataclass(frozen=True)

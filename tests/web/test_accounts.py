@@ -616,3 +616,18 @@ def test_the_command_line_refuses_a_weak_password_and_creates_nothing(app, accou
     strong = runner.invoke(args=[*args, "--password-stdin"], input=NEW_PASSWORD + "\n")
     assert strong.exit_code == 0, strong.output
     assert login(app.test_client(), "cli@acme.example", NEW_PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize("name", ["Ana\u202eelA", "Ana\x00", "Ana\tBel"])
+def test_a_user_name_with_control_characters_is_refused(app, accounts, name):
+    admin = logged_in(app, accounts["admin"])
+    before = count(app, User)
+    response = post(
+        admin,
+        "/admin/users",
+        {"name": name, "email": "ctrl@acme.example", "role": "hr", "password": NEW_PASSWORD},
+        page="/admin/users",
+    )
+    assert response.status_code == 400
+    assert "caractères de contrôle invisibles" in response.get_data(as_text=True)
+    assert count(app, User) == before

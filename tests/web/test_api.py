@@ -464,6 +464,9 @@ def call(client, method, path, headers, cid, iid):
 
 
 def test_every_operation_needs_a_live_key(app, client, key):
+    # Far more refused keys from one address than RECRUIT_RATELIMIT_API_FAILED lets through
+    # (test_security checks that limit): every one of them must be the 401 here.
+    app.config["RECRUIT_RATELIMIT_API_FAILED"] = "1000 per 10 minutes"
     campaign = new_campaign(client, key)
     iid = invite(client, key, campaign["id"], 1).json["items"][0]["id"]
     revoked = api_key(app)
@@ -548,6 +551,10 @@ GOOD = {"name": "Ana", "email": "ana@example.org"}
         ([{"email": "bob@example.org"}, GOOD], 0, "name", "missing_name"),
         ([{"name": "  ", "email": "bob@example.org"}, GOOD], 0, "name", "missing_name"),
         ([{"name": "B\x00b", "email": "bob@example.org"}], 0, "name", "invalid_name"),
+        ([{"name": "Bob\u202etset", "email": "bob@example.org"}], 0, "name", "invalid_name"),
+        ([{"name": "\u2067Bob", "email": "bob@example.org"}], 0, "name", "invalid_name"),
+        ([{"name": "Bob\u200e", "email": "bob@example.org"}], 0, "name", "invalid_name"),
+        ([{**GOOD, "external_id": "X\u202e1"}], 0, "external_id", "invalid_external_id"),
         ([{"name": "B" * 161, "email": "bob@example.org"}], 0, "name", "name_too_long"),
         ([{**GOOD, "external_id": "X" * 65}], 0, "external_id", "external_id_too_long"),
         ([{**GOOD, "mail": "x"}], 0, "mail", "unknown_field"),
@@ -628,6 +635,54 @@ def test_malformed_or_non_json_bodies(app, client, key):
     assert count(app, Campaign) == 1 and count(app, Invitation) == 0
 
 
+def nested(depth: int) -> str:
+    """A JSON body of ``depth`` arrays and objects within one another."""
+    return '{"a": ' * (depth - 1) + "[1]" + "}" * (depth - 1)
+
+
+def test_deeply_nested_json_is_a_400_and_creates_nothing(app, client, key):
+    campaign = new_campaign(client, key)
+    before = (count(app, Campaign), count(app, Invitation), count(app, AuditEvent))
+    for url in ("/api/v1/campaigns", f"/api/v1/campaigns/{campaign['id']}/invitations"):
+        for body in ("[" * 1500 + "]" * 1500, '{"a":' * 5000 + "1" + "}" * 5000, nested(33)):
+            response = client.post(
+                url, headers=bearer(key), data=body, content_type="application/json"
+            )
+            error = assert_error(response, 400, "json_too_deep", None)
+            assert "32" in error["message"]
+        # 32 levels parse (and are then refused for what they hold, not for their depth).
+        response = client.post(
+            url, headers=bearer(key), data=nested(32), content_type="application/json"
+        )
+        assert_error(response, 422, response.json["error"]["code"])
+        assert response.json["error"]["code"] != "json_too_deep"
+    assert (count(app, Campaign), count(app, Invitation), count(app, AuditEvent)) == before
+
+
+@pytest.mark.parametrize(
+    ("number", "status", "code"),
+    [
+        ("NaN", 400, "invalid_json"),
+        ("Infinity", 400, "invalid_json"),
+        ("-Infinity", 400, "invalid_json"),
+        ("1e400", 422, "invalid_input"),  # JSON, but past any float: not a number of days
+        ("-1e400", 422, "invalid_input"),
+        ("14.0", 422, "invalid_input"),
+    ],
+)
+def test_numbers_that_are_not_finite_integers_are_refused(app, client, key, number, status, code):
+    body = (
+        f'{{"title": "Accueil", "form_id": "mini", "language": "fr", "invitation_days": {number}}}'
+    )
+    response = client.post(
+        "/api/v1/campaigns", headers=bearer(key), data=body, content_type="application/json"
+    )
+    error = assert_error(response, status, code)
+    if status == 422:
+        assert error["field"] == "invitation_days"
+    assert count(app, Campaign) == 0
+
+
 def test_a_closed_campaign_invites_nobody(app, client, key):
     campaign = new_campaign(client, key)
     with app.app_context():
@@ -647,6 +702,13 @@ def test_a_closed_campaign_invites_nobody(app, client, key):
         ({"title": "   "}, "invalid_input", "title"),
         ({"title": "A" * 161}, "invalid_input", "title"),
         ({"title": "Tab\there"}, "invalid_input", "title"),
+        ({"title": "Accueil\u202enuit"}, "invalid_input", "title"),
+        ({"title": "Accueil\u2066nuit\u2069"}, "invalid_input", "title"),
+        ({"title": "Accueil\x00"}, "invalid_input", "title"),
+        ({"title": "\u200fAccueil"}, "invalid_input", "title"),
+        ({"site": "Lyon\u061c"}, "invalid_input", "site"),
+        ({"site": "Lyon\u202a"}, "invalid_input", "site"),
+        ({"invitation_days": 14.5}, "invalid_input", "invitation_days"),
         ({"invitation_days": 0}, "invalid_input", "invitation_days"),
         ({"invitation_days": 366}, "invalid_input", "invitation_days"),
         ({"invitation_days": "two"}, "invalid_input", "invitation_days"),
@@ -841,8 +903,10 @@ def test_schemathesis_finds_no_server_error_and_every_response_conforms(app, cli
     made = invite(client, key, campaign["id"], 5).json["items"]
     complete_some(app, made[:4])
     pinned = {"campaign_id": campaign["id"], "invitation_id": made[0]["id"]}
-    # The fuzzer sends about a thousand requests with one key: lift the per-key limit.
+    # The fuzzer sends about a thousand requests with one key, and its negative cases many
+    # without a valid one, all from one address: lift the per-key and per-address limits.
     app.config["RECRUIT_RATELIMIT_API"] = "100000 per minute"
+    app.config["RECRUIT_RATELIMIT_API_FAILED"] = "100000 per minute"
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     seen = collections.defaultdict(set)
     for result in schema.get_all_operations():
@@ -906,3 +970,47 @@ def test_xlsx_export_and_its_refusals(app, client, key):
         400,
         "invalid_parameter",
     )
+
+
+def test_export_filters_that_do_not_parse_are_400_as_on_the_dashboard(app, client, key):
+    campaign = new_campaign(client, key)
+    complete_some(app, invite(client, key, campaign["id"], 2).json["items"])
+    refused = [
+        ("campaign", "1.0"),
+        ("campaign", "abc"),
+        ("campaign", "1e3"),
+        ("campaign", ""),
+        ("start", "2026-13-01"),
+        ("end", "demain"),
+        ("norm", "galaxy"),
+        ("sep", "tab"),
+    ]
+    before = (count(app, Campaign), count(app, Invitation), count(app, AuditEvent))
+    for path in ("/api/v1/export.csv", "/api/v1/export.xlsx"):
+        for name, value in refused:
+            for query in (f"{name}={value}", f"campaign={campaign['id']}&{name}={value}"):
+                response = client.get(f"{path}?{query}", headers=bearer(key))
+                error = assert_error(response, 400, "invalid_parameter")
+                assert error["field"].split(".")[0] == name, error  # campaign.1: the second
+    assert (count(app, Campaign), count(app, Invitation), count(app, AuditEvent)) == before
+
+
+def test_the_csv_export_says_its_charset_once(app, client, key):
+    response = client.get("/api/v1/export.csv", headers=bearer(key))
+    assert response.status_code == 200
+    assert response.headers.getlist("Content-Type") == ["text/csv; charset=utf-8"]
+
+
+def test_a_405_says_which_methods_are_allowed(app, client, key):
+    campaign = new_campaign(client, key)
+    for method, url, allowed in (
+        ("delete", "/api/v1/campaigns", {"GET", "POST"}),
+        ("put", "/api/v1/forms", {"GET"}),
+        ("delete", f"/api/v1/campaigns/{campaign['id']}", {"GET"}),
+        ("patch", f"/api/v1/campaigns/{campaign['id']}/invitations", {"GET", "POST"}),
+    ):
+        for headers in (bearer(key), {}):  # with a key or without one
+            response = getattr(client, method)(url, headers=headers)
+            assert_error(response, 405, "method_not_allowed")
+            assert allowed <= set(response.headers["Allow"].split(", ")), url
+    assert count(app, Campaign) == 1

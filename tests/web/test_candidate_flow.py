@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -185,6 +186,68 @@ def test_time_per_page_is_recorded(app, client):
         timing = db.session.get(PageTime, (inv.id, 1))
         assert timing.visits == 1
         assert 0 <= timing.seconds < 60
+
+
+SHOWN_RE = r'name="shown" type="hidden" value="([^"]+)"'
+
+
+def shown_page(client, token, number, monkeypatch, seconds_ago: int):
+    """The page as shown ``seconds_ago`` (its signed stamp says so): its CSRF token and stamp."""
+    import time
+
+    from recruit.candidate import routes
+
+    with client.application.app_context():
+        signer = routes._signer()
+    shown_at = int(time.time()) - seconds_ago
+    with monkeypatch.context() as patch:
+        patch.setattr(signer, "get_timestamp", lambda: shown_at)
+        patch.setattr(routes, "_signer", lambda: signer)
+        page = client.get(f"/t/{token}/p/{number}")
+    assert page.status_code == 200
+    return csrf_from(page.text), re.search(SHOWN_RE, page.text).group(1)
+
+
+def page_time(app, token, number) -> tuple[float, int] | None:
+    inv = invitation(app, token)
+    with app.app_context():
+        timing = db.session.get(PageTime, (inv.id, number))
+        return None if timing is None else (timing.seconds, timing.visits)
+
+
+def test_a_page_view_counts_once_however_often_its_form_is_posted(app, client, monkeypatch):
+    token = make_invitation(app)
+    consent(client, token)
+    csrf, stamp = shown_page(client, token, 1, monkeypatch, seconds_ago=100)
+    items = page_items(app, token, 1)
+    data = {"csrf_token": csrf, "shown": stamp}
+    for item_id in items:
+        data.update(GOOD[item_id])
+    assert client.post(f"/t/{token}/p/1", data=data).status_code == 303
+    seconds, visits = page_time(app, token, 1)
+    assert visits == 1 and 100 <= seconds < 160
+    first_answer = stored(app, token)[items[0]]
+    # The same signed view posted again, 20 times, with another answer the last time: the
+    # answer is saved, the time on the page and the visits are not counted again.
+    other = {"m1": {"m1-best": "b", "m1-worst": "d"}, "m2": {"m2-a": "1"}, "m3": {"m3-choice": "a"}}
+    for replay in range(20):
+        changed = other[items[0]] if replay == 19 else {}
+        assert client.post(f"/t/{token}/p/1", data={**data, **changed}).status_code == 303
+    assert page_time(app, token, 1) == (seconds, 1)
+    assert stored(app, token)[items[0]] != first_answer  # saved as now
+    # A new view of the page (a new stamp) counts; a view older than the last one counted
+    # (a tab left open since before) does not.
+    _csrf, old_stamp = shown_page(client, token, 1, monkeypatch, seconds_ago=500)
+    _csrf, stamp = shown_page(client, token, 1, monkeypatch, seconds_ago=30)
+    assert client.post(f"/t/{token}/p/1", data={**data, "shown": stamp}).status_code == 303
+    again_seconds, visits = page_time(app, token, 1)
+    assert visits == 2 and 30 <= again_seconds - seconds < 90
+    assert client.post(f"/t/{token}/p/1", data={**data, "shown": old_stamp}).status_code == 303
+    assert page_time(app, token, 1) == (again_seconds, 2)
+    # A stamp of another page counts for nothing there.
+    _csrf, page2_stamp = shown_page(client, token, 2, monkeypatch, seconds_ago=10)
+    assert client.post(f"/t/{token}/p/1", data={**data, "shown": page2_stamp}).status_code == 303
+    assert page_time(app, token, 1) == (again_seconds, 3)  # a visit without time, as before
 
 
 def answer_rows(app, token) -> dict[str, Answer]:

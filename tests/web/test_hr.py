@@ -193,3 +193,50 @@ def test_xlsx_export_speaks_the_language_of_the_dashboard(world, hr):
     meanings = dict(zip(sheets["columns"]["column"], sheets["columns"]["meaning"], strict=True))
     assert meanings["candidate_name"] == "The candidate's name."
     assert meanings["composite_t"].startswith("Service orientation index. T-score")
+
+
+# Filters that do not parse: each a 400 that names the filter, never read as "every campaign".
+BAD_FILTERS = [
+    ("campaign", "1.0"),
+    ("campaign", "abc"),
+    ("campaign", "1e3"),
+    ("campaign", ""),
+    ("campaign", "-1"),
+    ("start", "2026-13-01"),
+    ("start", "01/12/2026"),
+    ("start", "20261201"),
+    ("end", "demain"),
+    ("end", "2026-02-30"),
+]
+EXPORT_ONLY = [("norm", "galaxy"), ("norm", ""), ("sep", "tab"), ("sep", ""), ("sep", ";")]
+
+
+def test_a_filter_that_does_not_parse_is_a_400_naming_it_never_all(world, hr):
+    from tests.web.test_recruiter import stored_rows
+
+    lyon = re.search(r'name="campaign" value="(\d+)"', hr.get("/hr/").text).group(1)
+    before = stored_rows(world)
+    for path in ("/hr/", "/hr/export.csv", "/hr/export.xlsx"):
+        for name, value in BAD_FILTERS + (EXPORT_ONLY if "export" in path else []):
+            # Alone, and after a good campaign id (the bad one must not be dropped either).
+            for query in (f"{name}={value}", f"campaign={lyon}&{name}={value}"):
+                response = hr.get(f"{path}?{query}")
+                assert response.status_code == 400, (path, query)
+                assert response.mimetype == "text/html"
+                assert f"« {name} »" in response.text, (path, query)
+        refused = hr.get(f"{path}?start=2026-12-01&end=2026-11-01")
+        assert refused.status_code == 400 and "« end »" in refused.text
+    assert stored_rows(world) == before
+    # The good values still work, empty dates included (the dashboard's form sends them so).
+    assert hr.get(f"/hr/?campaign={lyon}&start=&end=").status_code == 200
+    for sep, char in (("comma", ","), ("semicolon", ";")):
+        response = hr.get(f"/hr/export.csv?campaign={lyon}&sep={sep}&norm=pooled&start=")
+        assert response.status_code == 200
+        assert len(pd.read_csv(io.BytesIO(response.get_data()), sep=char)) == 3  # Lyon only
+
+
+def test_the_csv_says_its_charset_once(world, hr):
+    response = hr.get("/hr/export.csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers.getlist("Content-Type") == ["text/csv; charset=utf-8"]

@@ -22,6 +22,7 @@ from recruit.models import (
     Campaign,
     Candidate,
     Decision,
+    ImportBatch,
     Invitation,
     OutboxMessage,
     Result,
@@ -29,6 +30,7 @@ from recruit.models import (
     utcnow,
 )
 from tests.conftest import complete_invitation, csrf_from, make_invitation, random_responses
+from tests.unit.test_importing import HEADER_ROW, declare_size, raw_xlsx, sheet_xml, strings_xml
 
 PASSWORD = "correct horse battery"
 
@@ -58,6 +60,38 @@ def recruiter(app, client):
 def count(app, model, *where) -> int:
     with app.app_context():
         return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def stored_rows(app) -> dict[str, list]:
+    """Every row of the recruiting data (not the accounts and keys, whose last-use times move):
+    what a refused request must leave exactly as it was."""
+    from recruit import models
+
+    tables = [
+        models.Organisation,
+        models.Campaign,
+        models.Candidate,
+        models.FormVersion,
+        models.ConsentText,
+        models.Invitation,
+        models.Answer,
+        models.PageTime,
+        models.Result,
+        models.ScaleScore,
+        models.ReferenceNorm,
+        models.Decision,
+        models.AuditEvent,
+        models.OutboxMessage,
+        models.ImportBatch,
+        models.ErasedLink,
+    ]
+    with app.app_context(), db.engine.connect() as conn:
+        return {
+            model.__tablename__: sorted(
+                (tuple(row) for row in conn.execute(sa.select(model.__table__))), key=repr
+            )
+            for model in tables
+        }
 
 
 def new_campaign(client, title="Réceptionniste", site="Lyon", days="14", form="mini:fr"):
@@ -214,6 +248,47 @@ def test_form_library_messages_follow_each_request_language(app, recruiter, lang
         assert response.status_code == 400
     assert message in response.text
     assert count(app, Campaign) == 0
+
+
+# Bidirectional controls, NUL and other control characters: each one in a name or a title.
+INVISIBLE = [
+    "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
+    "\u2066", "\u2067", "\u2068", "\u2069",
+    "\u200e", "\u200f", "\u061c",
+    "\x00", "\x07", "\x1b", "\x7f", "\x85", "\t", "\n",
+]  # fmt: skip
+CONTROL_MESSAGE = "Ce champ contient des caractères de contrôle invisibles"
+
+
+@pytest.mark.parametrize("field", ["title", "site"])
+def test_a_campaign_title_or_site_with_invisible_controls_is_refused(app, recruiter, field):
+    for char in INVISIBLE:
+        values = {"title": "Réceptionniste", "site": "Lyon", field: f"Accueil{char}nuit"}
+        response = new_campaign(recruiter, **values)
+        assert response.status_code == 400, repr(char)
+        assert CONTROL_MESSAGE in response.text
+        assert 'aria-invalid="true"' in response.text  # next to the field
+    assert count(app, Campaign) == 0
+    assert (
+        new_campaign(recruiter, title="Accueil de nuit", site="Lyon — Part-Dieu").status_code == 303
+    )
+
+
+def test_a_candidate_name_with_invisible_controls_is_refused(app, recruiter):
+    new_campaign(recruiter)
+    cid = campaign_id(app)
+    page = recruiter.get(f"/campaigns/{cid}")
+    before = stored_rows(app)
+    for char in INVISIBLE:
+        for field, value in (("name", f"Ana{char}lia"), ("external_id", f"ATS{char}1")):
+            data = {"name": "Ana", "email": "ana@example.org", field: value}
+            response = recruiter.post(
+                f"/campaigns/{cid}/invitations", data={"csrf_token": csrf_from(page.text), **data}
+            )
+            assert response.status_code == 400, (field, repr(char))
+            assert CONTROL_MESSAGE in response.text
+    assert stored_rows(app) == before
+    assert count(app, Invitation) == count(app, Candidate) == count(app, OutboxMessage) == 0
 
 
 def test_closing_a_campaign_revokes_unused_links_only(app, recruiter):
@@ -533,6 +608,109 @@ def test_unreadable_file_is_refused(app, recruiter):
     assert wrong_type.status_code == 400 and "CSV ou XLSX" in wrong_type.text
 
 
+def problem_rows(response) -> list[tuple[str, str, str]]:
+    """(line, problem, value) of each row of the problems table."""
+    return re.findall(r"<tr><td>([^<]*)</td><td>([^<]+)</td><td>([^<]*)</td></tr>", response.text)
+
+
+def nothing_saved(app) -> bool:
+    return count(app, ImportBatch) == 0 and count(app, Invitation) == 0
+
+
+def test_import_preview_says_which_encoding_was_read(app, recruiter):
+    new_campaign(recruiter)
+    cid = campaign_id(app)
+    utf8 = upload(recruiter, cid, "nom,email\nJosé Martin,jose@example.org\n".encode())
+    assert utf8.status_code == 200
+    assert "Fichier : candidats.csv · lu en UTF-8" in utf8.text
+    assert "Windows-1252" not in utf8.text
+    cp1252 = upload(recruiter, cid, b"nom;email\nJos\xe9 Martin;jose@example.org\n")
+    assert cp1252.status_code == 200
+    assert "<td>José Martin</td>" in cp1252.text and "JosÃ©" not in cp1252.text
+    assert "Fichier lu en Windows-1252 (il n'est pas en UTF-8) : vérifiez les accents." in (
+        cp1252.text.replace("&#39;", "'")
+    )
+
+
+def test_a_file_mixing_utf8_and_latin1_is_refused_at_its_line(app, recruiter):
+    new_campaign(recruiter)
+    content = (
+        b"nom,email\n"
+        b"Jos\xc3\xa9 Martin,jose@example.org\n"
+        b"Andr\xe9 Roux,andre@example.org\n"  # line 3: one Latin-1 byte in a UTF-8 file
+    )
+    response = upload(recruiter, campaign_id(app), content)
+    assert response.status_code == 400
+    [(line, label, value)] = problem_rows(response)
+    assert (line, value) == ("3", "Andr\ufffd Roux,andre@example.org")
+    assert label.startswith("Octet non valable en UTF-8") and "enregistrez" in label.lower()
+    assert "JosÃ©" not in response.text and "Confirmer" not in response.text
+    assert nothing_saved(app)
+
+
+def test_control_characters_are_taken_out_of_the_file_name(app, recruiter):
+    new_campaign(recruiter)
+    content = b"nom,email\nZoe Petit,zoe@example.org\n"
+    preview = upload(recruiter, campaign_id(app), content, "cand\x00idats\u202e.csv")
+    assert preview.status_code == 200
+    assert "Fichier : candidats.csv" in preview.text
+    assert "\u202e" not in preview.text and "\x00" not in preview.text
+    assert "Le nom du fichier contenait des caractères de contrôle" in preview.text
+    with app.app_context():
+        assert db.session.scalars(sa.select(ImportBatch.filename)).all() == ["candidats.csv"]
+    plain = upload(recruiter, campaign_id(app), content, "candidats.csv")
+    assert "caractères de contrôle" not in plain.text
+
+
+def test_names_with_control_characters_are_refused_by_line(app, recruiter):
+    new_campaign(recruiter)
+    content = (
+        "nom,email\n"
+        "Zoe Petit,zoe@example.org\n"
+        "Eve\u202e nitraM,eve@example.org\n"  # line 3: right-to-left override
+        "Bob\x00 Stone,bob@example.org\n"  # line 4: NUL
+    ).encode()
+    response = upload(recruiter, campaign_id(app), content)
+    assert response.status_code == 400
+    label = "Caractères de contrôle interdits (invisibles, ou qui inversent le sens du texte)"
+    assert problem_rows(response) == [
+        ("3", label, "Eve\ufffd nitraM"),
+        ("4", label, "Bob\ufffd Stone"),
+    ]
+    assert "\u202e" not in response.text and "\x00" not in response.text
+    assert nothing_saved(app)
+
+
+def _bomb(kind: str) -> bytes:
+    if kind == "declared":  # the directory announces 51 MB of shared strings
+        return declare_size(raw_xlsx(sheet_xml(HEADER_ROW)), "xl/sharedStrings.xml", 51 * 2**20)
+    if kind == "ratio":  # 2 MB of blanks in the sheet: about 1,000 to 1
+        return raw_xlsx(sheet_xml(HEADER_ROW, " " * 2**21))
+    # "lying": the shared strings hold far more than their directory entry says
+    names = [f"Personne {n:05d} {n * 7919 % 10007}" for n in range(5000)]
+    data = raw_xlsx(sheet_xml(HEADER_ROW), strings_xml("Nom", "Email", *names))
+    return declare_size(data, "xl/sharedStrings.xml", 1000)
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("declared", "Le fichier décompressé dépasse 50 Mo"),
+        ("ratio", "Compression anormale (plus de 100 pour 1, ou taille annoncée fausse)"),
+        ("lying", "Compression anormale (plus de 100 pour 1, ou taille annoncée fausse)"),
+    ],
+)
+def test_an_xlsx_bomb_is_refused_with_its_bound_and_nothing_saved(app, recruiter, kind, message):
+    new_campaign(recruiter)
+    response = upload(recruiter, campaign_id(app), _bomb(kind), "candidats.xlsx")
+    assert response.status_code == 400
+    [(line, label, value)] = problem_rows(response)
+    assert line == "—" and label.replace("&#39;", "'").startswith(message)
+    assert value.startswith("xl/")
+    assert "Confirmer" not in response.text
+    assert nothing_saved(app)
+
+
 def test_five_thousand_rows_import_in_one_transaction(app, recruiter):
     new_campaign(recruiter)
     lines = ["nom,email,id"] + [f"Personne {i},p{i}@example.org,X{i}" for i in range(5000)]
@@ -589,6 +767,74 @@ def test_shortlist_sorts_filters_and_pages(app, recruiter):
     assert recruiter.get(f"/campaigns/{cid}/shortlist?norm=galaxy").status_code == 400
 
 
+BAD_MINIMUMS = ["inf", "-inf", "-1e309", "1e309", "nan", "NaN", "1e2", "abc", "-1", "100.5", "0x10"]
+
+
+def test_a_minimum_that_is_not_a_t_score_is_a_400_naming_it(app, recruiter):
+    new_campaign(recruiter)
+    new_campaign(recruiter, title="Nice")
+    completed_pool(app, 3)
+    completed_pool(app, 2, campaign="Nice", seed=8)
+    cid, other = campaign_id(app), campaign_id(app, "Nice")
+    before = stored_rows(app)
+    for name in ("min_composite", "min_plaisir"):
+        for value in BAD_MINIMUMS:
+            for url in (
+                f"/campaigns/{cid}/shortlist?{name}={value}",
+                f"/campaigns/{cid}/shortlist?norm=pooled&{name}={value}",
+                f"/shortlist?campaign={cid}&campaign={other}&norm=pooled&{name}={value}",
+            ):
+                response = recruiter.get(url)
+                assert response.status_code == 400, url
+                assert f"« {name} »" in response.text, url
+                assert "un nombre de 0 à 100" in response.text
+    assert stored_rows(app) == before
+
+
+def test_minimums_within_range_filter_as_typed(app, recruiter):
+    new_campaign(recruiter)
+    completed_pool(app, 12)
+    cid = campaign_id(app)
+    everyone = recruiter.get(f"/campaigns/{cid}/shortlist?min_composite=0&min_plaisir=")
+    assert len(re.findall(r'/candidates/\d+">', everyone.text)) == 12
+    nobody = recruiter.get(f"/campaigns/{cid}/shortlist?min_composite=100")
+    assert nobody.status_code == 200 and not re.findall(r'/candidates/\d+">', nobody.text)
+    decimal = recruiter.get(f"/campaigns/{cid}/shortlist?min_composite=49,5")
+    t_values = [float(t) for t in re.findall(r'class="num strong">([\d.]+)', decimal.text)]
+    assert t_values and all(t >= 49 for t in t_values)
+    assert 'name="min_composite" min="0" max="100" step="1" value="49.5"' in decimal.text
+
+
+def test_a_page_number_that_does_not_parse_is_a_400_naming_it(app, recruiter):
+    new_campaign(recruiter)
+    completed_pool(app, 2)
+    cid = campaign_id(app)
+    before = stored_rows(app)
+    for value in ("abc", "0", "-1", "1.0", "1e3", "", "1000001", "9" * 30):
+        for url in (f"/campaigns/{cid}?page={value}", f"/campaigns/{cid}/shortlist?page={value}"):
+            response = recruiter.get(url)
+            assert response.status_code == 400, url
+            assert "« page »" in response.text
+    assert stored_rows(app) == before
+    # Past the last page is not an error: the shortlist shows its last page.
+    assert recruiter.get(f"/campaigns/{cid}/shortlist?page=1000000").status_code == 200
+
+
+def test_ids_in_queries_that_do_not_parse_are_a_400_not_dropped(app, recruiter):
+    new_campaign(recruiter)
+    completed_pool(app, 3)
+    cid = campaign_id(app)
+    with app.app_context():
+        first, second = db.session.scalars(sa.select(Invitation.id).limit(2)).all()
+    before = stored_rows(app)
+    for value in ("abc", "1.0", "1e3", "", "-2", "0"):
+        cross = recruiter.get(f"/shortlist?campaign={cid}&campaign={value}&norm=pooled")
+        assert cross.status_code == 400 and "« campaign »" in cross.text, value
+        compare = recruiter.get(f"/compare?id={first}&id={second}&id={value}")
+        assert compare.status_code == 400 and "« id »" in compare.text, value
+    assert stored_rows(app) == before
+
+
 def test_cross_pool_shortlist_shows_each_rows_pool(app, recruiter):
     new_campaign(recruiter, title="Lyon")
     new_campaign(recruiter, title="Nice")
@@ -636,6 +882,32 @@ def test_decision_needs_a_note_and_is_kept_with_who_and_when(app, recruiter):
         assert event.target_id == invitation_id and "note" not in event.details
     shortlist = recruiter.get(f"/campaigns/{campaign_id(app)}/shortlist")
     assert "Retenir pour un entretien" in shortlist.text
+
+
+def test_a_decision_note_keeps_its_lines_but_no_invisible_control(app, recruiter):
+    new_campaign(recruiter)
+    completed_pool(app, 1)
+    with app.app_context():
+        invitation_id = db.session.scalar(sa.select(Invitation.id))
+    page = recruiter.get(f"/candidates/{invitation_id}")
+    before = stored_rows(app)
+    for char in ("\x00", "\u202e", "\u2066", "\x1b"):
+        refused = recruiter.post(
+            f"/candidates/{invitation_id}",
+            data={"csrf_token": csrf_from(page.text), "decision": "hold", "note": f"À{char}revoir"},
+        )
+        assert refused.status_code == 400 and CONTROL_MESSAGE in refused.text
+    assert stored_rows(app) == before
+    note = "Entretien :\r\n\t- très à l'écoute\r\n\t- à revoir en mars"
+    ok = recruiter.post(
+        f"/candidates/{invitation_id}",
+        data={"csrf_token": csrf_from(page.text), "decision": "hold", "note": note},
+    )
+    assert ok.status_code == 303
+    with app.app_context():
+        assert db.session.scalar(sa.select(Decision.note)).replace("\r\n", "\n") == note.replace(
+            "\r\n", "\n"
+        )
 
 
 def test_compare_two_to_four_candidates(app, recruiter):

@@ -3,6 +3,7 @@ and cross-site scripting payloads in every free-text field, on SQLite and Postgr
 
 from __future__ import annotations
 
+import collections
 import csv
 import email
 import io
@@ -164,6 +165,29 @@ def test_a_server_error_page_carries_them_too(make):
     response = app.test_client().get("/_boom")
     assert response.status_code == 500
     assert_secure_headers(response)
+
+
+def test_a_405_page_says_which_methods_are_allowed(make):
+    app = make()
+    token = make_invitation(app)
+    client = app.test_client()
+    login(client, make_user(app, "recruiter"))
+    new_campaign(client)
+    cid = campaign_id(app)
+    for method, url, allowed in (
+        ("delete", "/campaigns", {"GET"}),
+        ("post", "/campaigns", {"GET"}),
+        ("get", f"/campaigns/{cid}/close", {"POST"}),
+        ("put", f"/t/{token}/p/1", {"GET", "POST"}),
+        ("get", f"/t/{token}/consent", {"POST"}),
+    ):
+        response = getattr(client, method)(url)
+        assert response.status_code == 405, url
+        assert response.mimetype == "text/html"
+        assert allowed <= set(response.headers["Allow"].split(", ")), url
+        assert response.headers.getlist("Content-Type") == ["text/html; charset=utf-8"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(Invitation.status)) == "pending"
 
 
 # --- Cookies --------------------------------------------------------------------------------
@@ -370,10 +394,12 @@ def test_an_unreachable_limit_storage_serves_pages_without_limits(make, caplog):
         guess = client.get("/t/" + "x" * 40)
         refused_login = login(client, "nobody@example.org", "not the password")
         forms = client.get("/api/v1/forms", headers=bearer(api_key(app)))
+        made_up = client.get("/api/v1/forms", headers=bearer("made-up"))
     assert welcome.status_code == 200 and "X-RateLimit-Limit" not in welcome.headers
     assert guess.status_code == 404
     assert refused_login.status_code == 401
     assert forms.status_code == 200
+    assert made_up.status_code == 401
     assert any("rate-limit storage unreachable" in r.getMessage() for r in caplog.records)
 
 
@@ -405,6 +431,56 @@ def test_the_api_is_limited_per_key(make):
     assert client.get("/api/v1/forms").status_code == 401  # no key: counted per address
 
 
+def test_made_up_api_keys_block_their_address_but_not_another(make):
+    app = make(RECRUIT_RATELIMIT_API_FAILED="5 per 10 minutes")
+    key = api_key(app)
+    client = app.test_client()
+    guesser, other = at("198.51.100.20"), at("198.51.100.21")
+    # Each made-up key has a counter of its own: the per-key limit never sees them.
+    for i in range(4):
+        response = client.get("/api/v1/forms", headers=bearer(f"guess-{i}"), **guesser)
+        assert response.status_code == 401
+    assert client.get("/api/v1/forms", **guesser).status_code == 401  # no key at all counts too
+    # Past the limit, every API request from that address is refused, a valid key included,
+    # before its key is even read, and a POST creates nothing.
+    for headers in (bearer("guess-5"), bearer(key), {}):
+        refused = client.get("/api/v1/forms", headers=headers, **guesser)
+        assert_too_many(refused)
+        assert refused.mimetype == "application/json"
+        assert refused.json["error"]["code"] == "too_many_requests"
+        assert set(refused.json["error"]) == {"code", "message", "field"}
+        assert refused.headers["X-RateLimit-Limit"] == "5"
+    body = {"title": "Accueil", "form_id": "mini", "language": "fr"}
+    refused = client.post("/api/v1/campaigns", headers=bearer(key), json=body, **guesser)
+    assert_too_many(refused)
+    with app.app_context():
+        from recruit.models import Campaign
+
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Campaign)) == 0
+    # The same key from another address works, and reports the per-key limit.
+    allowed = client.get("/api/v1/forms", headers=bearer(key), **other)
+    assert allowed.status_code == 200
+    assert allowed.headers["X-RateLimit-Limit"] == "600"
+    assert (
+        client.post("/api/v1/campaigns", headers=bearer(key), json=body, **other).status_code == 201
+    )
+    # Valid calls do not count: a client with a good key never comes near the limit.
+    for _ in range(10):
+        assert client.get("/api/v1/forms", headers=bearer(key), **other).status_code == 200
+
+
+def test_a_thousand_made_up_keys_are_not_a_thousand_401s(make):
+    app = make()  # the default: 30 per 10 minutes
+    client = app.test_client()
+    codes = collections.Counter(
+        client.get(
+            "/api/v1/forms", headers=bearer(f"made-up-{i}"), **at("203.0.113.50")
+        ).status_code
+        for i in range(1300)
+    )
+    assert codes == {401: 30, 429: 1270}
+
+
 def test_rate_limits_can_be_switched_off_and_on_again(make):
     off = make(RATELIMIT_ENABLED=False, RECRUIT_RATELIMIT_CANDIDATE_FAILED="2 per 10 minutes")
     client = off.test_client()
@@ -424,7 +500,15 @@ def test_each_app_starts_with_empty_counters(make):
     assert [client.get(f"/t/guess-{i}").status_code for i in range(3)] == [404, 404, 429]
 
 
-@pytest.mark.parametrize("name", ["RECRUIT_RATELIMIT_CANDIDATE", "RECRUIT_RATELIMIT_API"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "RECRUIT_RATELIMIT_CANDIDATE",
+        "RECRUIT_RATELIMIT_CANDIDATE_FAILED",
+        "RECRUIT_RATELIMIT_API",
+        "RECRUIT_RATELIMIT_API_FAILED",
+    ],
+)
 def test_a_limit_that_cannot_be_read_stops_the_start(database_url, name):
     with pytest.raises(ValueError, match=name):
         make_app(database_url, **{name: "lots per minute"})
@@ -434,19 +518,27 @@ def test_limits_come_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("RECRUIT_RATELIMIT_CANDIDATE", "60 per minute")
     monkeypatch.setenv("RECRUIT_RATELIMIT_CANDIDATE_FAILED", "10 per hour")
     monkeypatch.setenv("RECRUIT_RATELIMIT_API", "100 per minute")
+    monkeypatch.setenv("RECRUIT_RATELIMIT_API_FAILED", "5 per hour")
     monkeypatch.setenv("RATELIMIT_ENABLED", "0")
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://cache:6379/0")
     settings = config.from_environment(str(tmp_path))
     assert settings["RECRUIT_RATELIMIT_CANDIDATE"] == "60 per minute"
     assert settings["RECRUIT_RATELIMIT_CANDIDATE_FAILED"] == "10 per hour"
     assert settings["RECRUIT_RATELIMIT_API"] == "100 per minute"
+    assert settings["RECRUIT_RATELIMIT_API_FAILED"] == "5 per hour"
     assert settings["RATELIMIT_ENABLED"] is False
     assert settings["RATELIMIT_STORAGE_URI"] == "redis://cache:6379/0"
-    for name in ("RECRUIT_RATELIMIT_CANDIDATE", "RECRUIT_RATELIMIT_API", "RATELIMIT_ENABLED"):
+    for name in (
+        "RECRUIT_RATELIMIT_CANDIDATE",
+        "RECRUIT_RATELIMIT_API",
+        "RECRUIT_RATELIMIT_API_FAILED",
+        "RATELIMIT_ENABLED",
+    ):
         monkeypatch.delenv(name)
     defaults = config.from_environment(str(tmp_path))
     assert defaults["RECRUIT_RATELIMIT_CANDIDATE"] == "600 per minute"
     assert defaults["RECRUIT_RATELIMIT_API"] == "600 per minute"
+    assert defaults["RECRUIT_RATELIMIT_API_FAILED"] == "30 per 10 minutes"
     assert defaults["RATELIMIT_ENABLED"] is True
 
 
