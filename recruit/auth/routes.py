@@ -7,7 +7,6 @@ import time
 import unicodedata
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
@@ -24,7 +23,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from recruit import access, apikeys, audit, sessions
+from recruit import access, apikeys, sessions
 from recruit.auth import services, twofactor
 from recruit.auth.forms import (
     ApiKeyForm,
@@ -40,7 +39,7 @@ from recruit.auth.forms import (
     UserForm,
     weakness_message,
 )
-from recruit.extensions import db, limiter
+from recruit.extensions import limiter
 from recruit.models import User
 
 bp = Blueprint("auth", __name__)
@@ -136,10 +135,7 @@ def _pending_user() -> User | None:
     pending = session.get(PENDING)
     if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
         return None
-    user = db.session.get(User, pending.get("user"))
-    if user is None or not user.active or user.session_version != pending.get("version"):
-        return None
-    return user
+    return services.pending_user(pending.get("user"), pending.get("version"))
 
 
 @bp.route("/login/2fa", methods=["GET", "POST"])
@@ -153,11 +149,9 @@ def login_2fa():
     form = TwoFactorLoginForm()
     status = 200
     if form.validate_on_submit():
-        key = services.account_key(user.email)
-        familiar = sessions.known_address(user)
-        if not familiar and (wait := services.throttle_wait(key)) is not None:
+        method, wait = services.check_second_factor(user, form.code.data)
+        if wait is not None:
             return _throttled("auth/login_2fa.html", wait, form=form)
-        method = twofactor.verify(user, form.code.data)
         if method is not None:
             next_url = session[PENDING].get("next")
             if method == "recovery":
@@ -169,9 +163,6 @@ def login_2fa():
                     "info",
                 )
             return _finish_login(user, _safe_next(next_url))
-        if not familiar:
-            services.record_failure(key)
-        db.session.commit()
         pending = dict(session[PENDING], tries=session[PENDING].get("tries", 0) + 1)
         if pending["tries"] >= PENDING_TRIES:
             session.pop(PENDING, None)
@@ -361,11 +352,7 @@ def disable_two_factor():
 
 
 def _users_page(form: UserForm, status: int = 200, security_form=None):
-    members = db.session.scalars(
-        sa.select(User)
-        .where(User.organisation_id == access.organisation_id())
-        .order_by(User.active.desc(), User.email)
-    ).all()
+    members = services.members(access.organisation_id())
     security_form = security_form or OrganisationSecurityForm(
         formdata=None, require_2fa=current_user.organisation.require_2fa
     )
@@ -386,7 +373,7 @@ def users():
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.create_user(
+            user = services.add_user(
                 current_user.organisation,
                 form.email.data,
                 form.role.data,
@@ -400,8 +387,6 @@ def users():
             form.email.errors.append(str(exc))
             status = 400
         else:
-            audit.record("user_created", "user", user.id, role=user.role)
-            db.session.commit()
             flash(_("Compte créé pour %(email)s.", email=user.email), "success")
             return redirect(url_for("auth.users"), 303)
     elif request.method == "POST":
@@ -415,13 +400,7 @@ def organisation_security():
     form = OrganisationSecurityForm()
     if not form.validate_on_submit():
         abort(400)
-    organisation = current_user.organisation
-    if organisation.require_2fa != form.require_2fa.data:
-        organisation.require_2fa = form.require_2fa.data
-        audit.record(
-            "require_2fa_changed", "organisation", organisation.id, on=form.require_2fa.data
-        )
-        db.session.commit()
+    services.require_2fa(current_user.organisation, form.require_2fa.data)
     if form.require_2fa.data:
         flash(
             _(
@@ -444,9 +423,7 @@ def toggle_active(user_id: int):
     if user.id == current_user.id:
         flash(_("Vous ne pouvez pas désactiver votre propre compte."), "error")
         return redirect(url_for("auth.users"), 303)
-    services.set_active(user, not user.active)
-    audit.record("user_enabled" if user.active else "user_disabled", "user", user.id)
-    db.session.commit()
+    services.toggle_active(user)
     return redirect(url_for("auth.users"), 303)
 
 
@@ -479,12 +456,7 @@ def api_keys():
     created = None
     status = 200
     if form.validate_on_submit():
-        record, key = apikeys.create_key(
-            current_user.organisation, form.name.data, user_id=current_user.id
-        )
-        audit.record("api_key_created", "api_key", record.id)
-        db.session.commit()
-        created = key
+        created = services.create_api_key(current_user._get_current_object(), form.name.data)
     elif request.method == "POST":
         status = 400
     return render_template(
@@ -504,8 +476,6 @@ def revoke_api_key(key_id: int):
         abort(404)
     if not EmptyForm().validate():
         abort(400)
-    apikeys.revoke(record)
-    audit.record("api_key_revoked", "api_key", record.id)
-    db.session.commit()
+    services.revoke_api_key(record)
     flash(_("Clé révoquée : elle ne donne plus accès à l'API."), "success")
     return redirect(url_for("auth.api_keys"), 303)

@@ -15,11 +15,13 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from recruit import audit, mail, passwords, sessions
+from recruit import apikeys, audit, mail, passwords, sessions
+from recruit.auth import twofactor
 from recruit.extensions import db
 from recruit.links import reset_token
 from recruit.models import (
     ROLES,
+    ApiKey,
     LoginThrottle,
     Organisation,
     PasswordReset,
@@ -102,6 +104,56 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def add_user(
+    organisation: Organisation, email: str, role: str, password: str, name: str = ""
+) -> User:
+    """An admin creates an account of their organisation (see create_user); commits."""
+    user = create_user(organisation, email, role, password, name)
+    audit.record("user_created", "user", user.id, role=user.role)
+    db.session.commit()
+    return user
+
+
+def members(organisation_id: int) -> list[User]:
+    """The organisation's accounts, active ones first."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.organisation_id == organisation_id)
+            .order_by(User.active.desc(), User.email)
+        )
+    )
+
+
+def toggle_active(user: User) -> None:
+    """Deactivate an active account (ending its sessions) or reactivate it; commits."""
+    set_active(user, not user.active)
+    audit.record("user_enabled" if user.active else "user_disabled", "user", user.id)
+    db.session.commit()
+
+
+def require_2fa(organisation: Organisation, on: bool) -> None:
+    """Require (or stop requiring) two-factor authentication of admin and hr accounts; commits."""
+    if organisation.require_2fa != on:
+        organisation.require_2fa = on
+        audit.record("require_2fa_changed", "organisation", organisation.id, on=on)
+        db.session.commit()
+
+
+def create_api_key(user: User, name: str) -> str:
+    """A new API key of the user's organisation; returns the key, shown once. Commits."""
+    record, key = apikeys.create_key(user.organisation, name, user_id=user.id)
+    audit.record("api_key_created", "api_key", record.id)
+    db.session.commit()
+    return key
+
+
+def revoke_api_key(record: ApiKey) -> None:
+    apikeys.revoke(record)
+    audit.record("api_key_revoked", "api_key", record.id)
+    db.session.commit()
 
 
 def generate_password() -> str:
@@ -198,6 +250,31 @@ def attempt_login(email: str, password: str) -> LoginAttempt:
         db.session.commit()
         return LoginAttempt()
     return LoginAttempt(user=user)
+
+
+def pending_user(user_id, version) -> User | None:
+    """The user of a login waiting for its second factor, if still active and unchanged."""
+    if not isinstance(user_id, int):
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user
+
+
+def check_second_factor(user: User, code: str) -> tuple[str | None, int | None]:
+    """(how the code was accepted: "totp" or "recovery", or None; seconds to wait when the
+    account is throttled for this address). A wrong code counts as a failed login; commits it."""
+    key = account_key(user.email)
+    familiar = sessions.known_address(user)
+    if not familiar and (wait := throttle_wait(key)) is not None:
+        return None, wait
+    method = twofactor.verify(user, code)
+    if method is None:
+        if not familiar:
+            record_failure(key)
+        db.session.commit()
+    return method, None
 
 
 def complete_login(user: User) -> None:
