@@ -34,6 +34,8 @@ def test_catalogue_holds_every_string_of_the_code_and_templates(tmp_path):
             "babel.cfg",
             "-k",
             "_l",
+            "-k",
+            "lazy_gettext",
             "-o",
             str(pot),
             "--no-location",
