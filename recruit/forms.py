@@ -1,4 +1,5 @@
-"""The base of every form: Flask-WTF, with WTForms' own messages read once per process.
+"""The base of every form: Flask-WTF, with WTForms' own messages read once per process; and
+the validator that refuses invisible control characters.
 
 Flask-WTF reads WTForms' message catalogue from disk again on each request that validates a
 form (about 0.3 ms, a tenth of a candidate's page save); the catalogue never changes while the
@@ -13,8 +14,12 @@ from functools import cache
 from babel import support
 from flask import current_app
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms.i18n import messages_path
+from wtforms.validators import ValidationError
+
+from recruit.textcheck import has_control_chars
 
 
 @cache
@@ -52,3 +57,21 @@ class Form(FlaskForm):
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return super().get_translations(form)
             return MESSAGES
+
+
+CONTROL_CHARS_MESSAGE = _l(
+    "Ce champ contient des caractères de contrôle invisibles (marques de sens d'écriture, "
+    "caractère nul…) : retirez-les."
+)
+
+
+class NoControlChars:
+    """Validator: the field's text holds no invisible control character (recruit.textcheck)."""
+
+    def __init__(self, message: str | None = None, *, multiline: bool = False):
+        self.message = message
+        self.multiline = multiline
+
+    def __call__(self, form, field) -> None:
+        if isinstance(field.data, str) and has_control_chars(field.data, multiline=self.multiline):
+            raise ValidationError(self.message or CONTROL_CHARS_MESSAGE)

@@ -28,7 +28,9 @@ def is_clean_text(value: str) -> bool:
 class Text(fields.String):
     """A string stripped of surrounding spaces, refused if it holds control characters."""
 
-    default_error_messages = {"control": textcheck.API_MESSAGE}
+    default_error_messages = {
+        "control": "Must not contain control characters (bidirectional marks, NUL...)."
+    }
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()

@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 
 from recruit import passwords
 from recruit.forms import Form as BaseForm
-from recruit.textcheck import NoControlChars
+from recruit.forms import NoControlChars
 
 ROLE_CHOICES = [
     SelectChoice("recruiter", _l("Recruteur·se — campagnes et candidats")),

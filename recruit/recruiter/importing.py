@@ -33,6 +33,8 @@ from xml.parsers import expat
 import openpyxl
 from email_validator import EmailNotValidError, validate_email
 
+from recruit.textcheck import has_control_chars, strip_controls
+
 MAX_ROWS = 20_000
 NAME_MAX = 160
 EXTERNAL_ID_MAX = 64
@@ -64,29 +66,12 @@ MAX_SHEET_CELLS = 1_000_000  # cells of a sheet, each row counted up to its last
 MAX_TOKEN_BYTES = 1024 * 1024  # one tag, comment or instruction, which expat holds whole
 CHUNK = 64 * 1024
 
-# Characters a name must not carry, the set recruit.textcheck refuses in forms and the API: the
-# C0 controls (NUL included), DEL and the C1 controls, and the bidirectional controls that make
-# a text display in another order than it is stored ("Trojan Source").
-BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-CONTROL_CHARS = frozenset(map(chr, [*range(0x20), *range(0x7F, 0xA0)])) | frozenset(BIDI_CONTROLS)
-_NO_CONTROLS = dict.fromkeys(map(ord, CONTROL_CHARS))
-
 # One valid UTF-8 sequence of two to four bytes (RFC 3629: no overlong form, no surrogate).
 UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]"
     rb"|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]"
     rb"|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}"
 )
-
-
-def strip_controls(text: str) -> str:
-    """The text without any of CONTROL_CHARS."""
-    return text.translate(_NO_CONTROLS)
-
-
-def has_controls(text: str) -> bool:
-    """Whether the text holds one of CONTROL_CHARS."""
-    return not CONTROL_CHARS.isdisjoint(text)
 
 
 @dataclass(frozen=True)
@@ -308,7 +293,7 @@ def _parse_row(
     name = " ".join(name.split())  # newlines and runs of spaces inside a cell
     if not name:
         problems.append(ImportProblem(line, "name", "missing_name"))
-    elif has_controls(name):
+    elif has_control_chars(name):
         problems.append(ImportProblem(line, "name", "control_chars", _shown(name)))
     elif len(name) > NAME_MAX:
         problems.append(ImportProblem(line, "name", "name_too_long", _clip(name)))
@@ -324,7 +309,7 @@ def _parse_row(
             problems.append(ImportProblem(line, "email", "bad_email", _shown(raw_email)))
 
     external_id = cell(columns.external_id) or None
-    if external_id is not None and has_controls(external_id):
+    if external_id is not None and has_control_chars(external_id):
         problems.append(ImportProblem(line, "external_id", "control_chars", _shown(external_id)))
     elif external_id is not None and len(external_id) > EXTERNAL_ID_MAX:
         problems.append(
@@ -347,7 +332,7 @@ def _clip(value: str) -> str:
 
 def _shown(value: str) -> str:
     """A cell value to show in a problem: each control character as a visible "�"."""
-    return "".join("\ufffd" if c in CONTROL_CHARS else c for c in value[:VALUE_MAX])
+    return strip_controls(value[:VALUE_MAX], "\ufffd")
 
 
 # -- CSV ----------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from recruit import access, audit, links, mail, privacy, queryargs, results
+from recruit import access, audit, links, mail, privacy, queryargs, results, textcheck
 from recruit import campaigns as services
 from recruit.extensions import db
 from recruit.models import (
@@ -328,7 +328,7 @@ def import_candidates(campaign_id: int):
         return render_template("recruiter/import.html", campaign=campaign, form=form), status
     upload = form.spreadsheet.data
     # Control characters in a name (NUL, right-to-left override) hide what the file really is.
-    filename = importing.strip_controls(upload.filename or "")
+    filename = textcheck.strip_controls(upload.filename or "")
     parsed = importing.parse_candidates(upload.read(), filename)
     rows, problems = parsed.rows, parsed.problems
     taken = services.already_invited(campaign, [r.email for r in rows])

@@ -8,6 +8,7 @@ import zipfile
 import openpyxl
 import pytest
 
+from recruit import textcheck
 from recruit.recruiter import importing
 from recruit.recruiter.importing import ImportProblem, ImportRow, parse_candidates
 
@@ -313,13 +314,13 @@ def test_control_chars_are_c0_del_c1_and_the_bidi_controls():
             "\u2069",  # isolates
         }
     )
-    assert listed == importing.CONTROL_CHARS
+    assert listed == textcheck.CONTROL_CHARS
 
 
 def test_strip_controls_keeps_everything_else():
-    assert importing.strip_controls("liste\u202excs.\x00csv") == "listexcs.csv"
-    assert importing.strip_controls("\u2067Zoé\u2069 Œuvre\t\r\n") == "Zoé Œuvre"
-    assert importing.strip_controls("Ана Ñúñez 李 ‑ «x»") == "Ана Ñúñez 李 ‑ «x»"
+    assert textcheck.strip_controls("liste\u202excs.\x00csv") == "listexcs.csv"
+    assert textcheck.strip_controls("\u2067Zoé\u2069 Œuvre\t\r\n") == "Zoé Œuvre"
+    assert textcheck.strip_controls("Ана Ñúñez 李 ‑ «x»") == "Ана Ñúñez 李 ‑ «x»"
 
 
 def test_names_and_ids_with_control_characters_are_refused_by_line():

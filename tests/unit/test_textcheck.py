@@ -1,10 +1,11 @@
-"""The one check of invisible control characters shared by the forms and the API schemas."""
+"""The one check of invisible control characters shared by the forms, the API schemas and the
+candidate import."""
 
-import marshmallow as ma
 import pytest
 from wtforms import Form, StringField, TextAreaField
 
-from recruit.textcheck import BIDI_CONTROLS, NoControlCharacters, NoControlChars, has_control_chars
+from recruit.forms import NoControlChars
+from recruit.textcheck import BIDI_CONTROLS, has_control_chars
 
 REFUSED = [
     *BIDI_CONTROLS,
@@ -62,13 +63,3 @@ def test_the_wtforms_validator():
     assert not form.validate()
     assert form.name.errors and form.note.errors
     assert NameForm(data={"name": None, "note": None}).validate()
-
-
-def test_the_marshmallow_validator():
-    class Schema(ma.Schema):
-        title = ma.fields.String(validate=NoControlCharacters())
-
-    assert Schema().load({"title": "Accueil"}) == {"title": "Accueil"}
-    with pytest.raises(ma.ValidationError) as refused:
-        Schema().load({"title": "Accueil\u2066"})
-    assert "title" in refused.value.messages
