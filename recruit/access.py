@@ -40,7 +40,7 @@ def load_user(cookie_id: str) -> User | None:
 
 
 # Pages a user who must enrol in two-factor authentication may still open.
-ENROLMENT_ENDPOINTS = frozenset({"auth.two_factor", "auth.logout", "static"})
+ENROLMENT_ENDPOINTS = frozenset({"auth.two_factor", "auth.logout"})
 TWO_FACTOR_ROLES = ("admin", "hr")
 
 

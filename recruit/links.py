@@ -7,11 +7,13 @@ from flask import current_app
 from recruit.models import Invitation, PasswordReset, token_for
 
 RESET_LABEL = "password-reset"
+CANDIDATE_PREFIX = "/t/"  # a candidate's personal link: the token is in the path
+RESET_PREFIX = "/password/reset/"  # a staff password reset: the token is in the path
 
 
-def link_for(token: str) -> str:
-    """The full personal link for a token."""
-    return f"{current_app.config['RECRUIT_BASE_URL']}/t/{token}"
+def link_for(token: str, prefix: str = CANDIDATE_PREFIX) -> str:
+    """The full link for a token: a candidate's personal link unless ``prefix`` says else."""
+    return f"{current_app.config['RECRUIT_BASE_URL']}{prefix}{token}"
 
 
 def invitation_link(invitation: Invitation) -> str | None:
@@ -30,6 +32,4 @@ def password_reset_link(reset: PasswordReset) -> str | None:
     """The link of a password reset; None once it was used or has expired (nonce cleared)."""
     if not reset.token_nonce:
         return None
-    return (
-        f"{current_app.config['RECRUIT_BASE_URL']}/password/reset/{reset_token(reset.token_nonce)}"
-    )
+    return link_for(reset_token(reset.token_nonce), RESET_PREFIX)

@@ -223,10 +223,7 @@ def _claim(message_id: int) -> bool:
 def _closed_reason(message: OutboxMessage) -> str | None:
     """Why this message must not go out any more, or None."""
     if message.password_reset is not None:
-        reset = message.password_reset
-        if reset.used_at or not reset.token_nonce or reset.expires_at <= utcnow():
-            return RESET_CLOSED
-        return None if reset.user.active else RESET_CLOSED
+        return None if message.password_reset.is_open(utcnow()) else RESET_CLOSED
     invitation = message.invitation
     if invitation.status not in ("pending", "started") or invitation.is_expired(utcnow()):
         return NOT_OPEN

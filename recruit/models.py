@@ -476,6 +476,15 @@ class PasswordReset(db.Model):
 
     user: Mapped[User] = relationship()
 
+    def is_open(self, now: datetime) -> bool:
+        """Not used, not past its hour, and for an account that is still active."""
+        return (
+            self.used_at is None
+            and bool(self.token_nonce)
+            and self.expires_at > now
+            and self.user.active
+        )
+
 
 class LoginThrottle(db.Model):
     """Failed logins on one account from addresses it never logged in from (see auth.throttle).

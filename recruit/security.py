@@ -14,7 +14,7 @@ from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from recruit import config
+from recruit import config, links
 from recruit.extensions import limiter
 
 # No inline script or style anywhere (the charts are server-side SVG), nothing embedded.
@@ -37,9 +37,8 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 HSTS = "max-age=31536000; includeSubDomains"
-CANDIDATE_PREFIX = "/t/"  # the candidate blueprint's links: the token is in the path
-# Other pages whose path holds a secret token: their referrer is never sent either.
-SECRET_PATH_PREFIXES = (CANDIDATE_PREFIX, "/password/reset/")
+# Pages whose path holds a secret token (a candidate's link, a password reset): no referrer.
+SECRET_PATH_PREFIXES = (links.CANDIDATE_PREFIX, links.RESET_PREFIX)
 # Every page and file the app builds may hold personal data, a personal link or a token:
 # nothing of it is kept by a browser's or a proxy's cache (a shared computer's included).
 NO_STORE = "no-store"

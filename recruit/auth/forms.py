@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from recruit import passwords
 from recruit.forms import Form as BaseForm
@@ -31,26 +31,9 @@ def weakness_message(weakness: passwords.Weakness) -> str:
     return str(WEAKNESS_MESSAGES[weakness.code])
 
 
-class StrongPassword:
-    """A password of 10+ characters that zxcvbn does not find easy to guess, given what the
-    form knows of the account (``context`` names fields; ``extra`` adds fixed words)."""
-
-    def __init__(self, *context: str):
-        self.context = context
-
-    def __call__(self, form, field):
-        inputs = [str(form[name].data or "") for name in self.context]
-        inputs += [str(value) for value in getattr(form, "password_context", ())]
-        weakness = passwords.weakness(field.data or "", inputs)
-        if weakness is not None:
-            raise ValidationError(weakness_message(weakness))
-
-
-def _password_field(label, *context: str) -> PasswordField:
-    return PasswordField(
-        label,
-        validators=[DataRequired(_l("Choisissez un mot de passe.")), StrongPassword(*context)],
-    )
+def _password_field(label) -> PasswordField:
+    """A password someone chooses; auth.services checks its strength (WeakPassword)."""
+    return PasswordField(label, validators=[DataRequired(_l("Choisissez un mot de passe."))])
 
 
 def _code_field(label=None) -> StringField:
@@ -84,7 +67,7 @@ class UserForm(BaseForm):
         ],
     )
     role = SelectField(_l("Rôle"), choices=ROLE_CHOICES)
-    password = _password_field(_l("Mot de passe initial (10 caractères au moins)"), "email", "name")
+    password = _password_field(_l("Mot de passe initial (10 caractères au moins)"))
 
 
 class EmptyForm(BaseForm):
@@ -109,7 +92,7 @@ class ForgotPasswordForm(BaseForm):
 
 
 class NewPasswordForm(BaseForm):
-    """A new password, typed twice; ``password_context`` holds the account's email and name."""
+    """A new password, typed twice."""
 
     password = _password_field(_l("Nouveau mot de passe (10 caractères au moins)"))
     confirm = PasswordField(

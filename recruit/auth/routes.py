@@ -213,7 +213,6 @@ def reset_password(token: str):
     if reset is None:
         return render_template("auth/reset_invalid.html"), 410
     form = NewPasswordForm()
-    form.password_context = (reset.user.email, reset.user.name, reset.user.organisation.name)
     status = 200
     if form.validate_on_submit():
         try:
@@ -262,7 +261,6 @@ def account():
 def change_password():
     form = ChangePasswordForm()
     user = current_user._get_current_object()
-    form.password_context = (user.email, user.name, user.organisation.name)
     if form.validate_on_submit():
         try:
             services.change_password(user, form.current.data, form.password.data)
@@ -369,7 +367,6 @@ def _users_page(form: UserForm, status: int = 200, security_form=None):
 @access.role_required("admin")
 def users():
     form = UserForm()
-    form.password_context = (current_user.organisation.name,)
     status = 200
     if form.validate_on_submit():
         try:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -49,6 +51,9 @@ RESET_VALID = timedelta(hours=1)
 RESETS_PER_HOUR = 3
 
 
+T = TypeVar("T")
+
+
 class AccountError(ValueError):
     """The account cannot be created or changed as asked; the message says why."""
 
@@ -78,6 +83,10 @@ def check_password_strength(password: str, *context: str) -> None:
     weakness = passwords.weakness(password, context)
     if weakness is not None:
         raise WeakPassword(weakness)
+
+
+def _check_new_password(user: User, password: str) -> None:
+    check_password_strength(password, user.email, user.name, user.organisation.name)
 
 
 def _hash(password: str) -> str:
@@ -162,7 +171,12 @@ def generate_password() -> str:
 
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None — without telling which failed."""
-    user = find_user(email)
+    return _verify(find_user(email), password)
+
+
+def _verify(user: User | None, password: str) -> User | None:
+    """``user`` if active and the password is theirs; an unknown or inactive account takes the
+    same time (a dummy hash is checked)."""
     if user is None or not user.active:
         check_password_hash(_DUMMY_HASH, password)
         return None
@@ -234,22 +248,31 @@ def record_failure(key: str) -> None:
     )
 
 
-def attempt_login(email: str, password: str) -> LoginAttempt:
-    """Check a login; counts a failure and commits. A correct password from an address the user
-    has logged in from before always works; from any other address, an account that had too
-    many failures makes the attempt wait (no password is checked while it must wait)."""
+def _throttled(
+    email: str, user: User | None, check: Callable[[], T | None]
+) -> tuple[T | None, int | None]:
+    """Run one check of a login (password or second factor) under the account's throttle:
+    (its result, None), or (None, seconds to wait) without running it. A failure from an
+    address the user never logged in from counts against the account; a failure commits."""
     key = account_key(email)
-    known = find_user(email)
-    familiar = known is not None and known.active and sessions.known_address(known)
+    familiar = user is not None and user.active and sessions.known_address(user)
     if not familiar and (wait := throttle_wait(key)) is not None:
-        return LoginAttempt(wait=wait)
-    user = authenticate(email, password)
-    if user is None:
+        return None, wait
+    result = check()
+    if result is None:
         if not familiar:
             record_failure(key)
         db.session.commit()
-        return LoginAttempt()
-    return LoginAttempt(user=user)
+    return result, None
+
+
+def attempt_login(email: str, password: str) -> LoginAttempt:
+    """Check a login's password. A correct password from an address the user has logged in
+    from before always works; from any other address, an account that had too many failures
+    makes the attempt wait (no password is checked while it must wait)."""
+    user = find_user(email)
+    accepted, wait = _throttled(email, user, lambda: _verify(user, password))
+    return LoginAttempt(user=accepted, wait=wait)
 
 
 def pending_user(user_id, version) -> User | None:
@@ -264,17 +287,8 @@ def pending_user(user_id, version) -> User | None:
 
 def check_second_factor(user: User, code: str) -> tuple[str | None, int | None]:
     """(how the code was accepted: "totp" or "recovery", or None; seconds to wait when the
-    account is throttled for this address). A wrong code counts as a failed login; commits it."""
-    key = account_key(user.email)
-    familiar = sessions.known_address(user)
-    if not familiar and (wait := throttle_wait(key)) is not None:
-        return None, wait
-    method = twofactor.verify(user, code)
-    if method is None:
-        if not familiar:
-            record_failure(key)
-        db.session.commit()
-    return method, None
+    account is throttled for this address). A wrong code counts as a failed login."""
+    return _throttled(user.email, user, lambda: twofactor.verify(user, code))
 
 
 def complete_login(user: User) -> None:
@@ -309,7 +323,7 @@ def change_password(user: User, current: str, new: str) -> None:
     sessions. Raises AccountError("wrong_password") or WeakPassword; commits."""
     if not check_password_hash(user.password_hash, current):
         raise AccountError("wrong_password")
-    check_password_strength(new, user.email, user.name, user.organisation.name)
+    _check_new_password(user, new)
     user.password_hash = _hash(new)
     user.password_changed_at = utcnow()
     ended = sessions.end_all(user, keep=sessions.current_session(user))
@@ -362,22 +376,14 @@ def find_reset(token: str) -> PasswordReset | None:
     reset = db.session.scalar(
         sa.select(PasswordReset).where(PasswordReset.token_hash == token_hash(token))
     )
-    if (
-        reset is None
-        or reset.used_at is not None
-        or not reset.token_nonce
-        or reset.expires_at <= utcnow()
-        or not reset.user.active
-    ):
-        return None
-    return reset
+    return reset if reset is not None and reset.is_open(utcnow()) else None
 
 
 def complete_reset(reset: PasswordReset, new: str) -> User:
     """Set the new password, use up every open link of the user and end all their sessions
     (whoever was logged in is out); two-factor stays as it was. Raises WeakPassword; commits."""
     user = reset.user
-    check_password_strength(new, user.email, user.name, user.organisation.name)
+    _check_new_password(user, new)
     now = utcnow()
     used = db.session.execute(
         sa.update(PasswordReset)
