@@ -9,9 +9,12 @@ import sqlalchemy as sa
 from flask import Flask, g, request
 from flask_babel import lazy_gettext
 
-from recruit import access, bank, config, observability, security
+from recruit import config
+from recruit.core import bank
+from recruit.data import questions
 from recruit.extensions import babel, csrf, db, limiter, login_manager, migrate
-from recruit.observability import RecruitFlask
+from recruit.web import access, observability, security
+from recruit.web.observability import RecruitFlask
 
 LOCALES = ("fr", "en")
 
@@ -74,17 +77,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def register_bank(app: Flask) -> None:
-    app.extensions["recruit.bank"] = bank.load_bank(app.config["QUESTIONS_DIR"])
+    questions.install(app, bank.load_bank(app.config["QUESTIONS_DIR"]))
 
 
 def register_blueprints(app: Flask) -> None:
-    from recruit import pages
     from recruit.api.openapi import make_api
     from recruit.api.routes import bp as api_bp
     from recruit.auth.routes import bp as auth_bp
     from recruit.candidate.routes import bp as candidate_bp
     from recruit.hr.routes import bp as hr_bp
     from recruit.recruiter.routes import bp as recruiter_bp
+    from recruit.web import pages
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(candidate_bp)
@@ -108,7 +111,7 @@ def register_mail(app: Flask) -> None:
     """With MAIL_WORKER=thread the app sends its own outbox from a thread, started lazily."""
     if app.config["MAIL_WORKER"] != "thread":
         return
-    from recruit.mail import MailWorker
+    from recruit.services.outbox import MailWorker
 
     worker = app.extensions["recruit.mail_worker"] = MailWorker()
 

@@ -10,14 +10,14 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from recruit import apikeys, links, privacy, results
-from recruit import bank as bank_module
-from recruit import campaigns as recruiting
 from recruit import demo as demo_data
 from recruit.auth import services as accounts
 from recruit.config import QUESTIONS_DIR
+from recruit.core import bank as bank_module
+from recruit.data import questions
+from recruit.data.models import Organisation
 from recruit.extensions import db
-from recruit.models import Organisation
+from recruit.services import apikeys, invitations, links, privacy, results
 
 
 @click.group("bank")
@@ -53,8 +53,8 @@ def org_group():
 def org_create(name):
     """Create an organisation."""
     try:
-        organisation = recruiting.create_organisation(name)
-    except recruiting.InvitationError as exc:
+        organisation = invitations.create_organisation(name)
+    except invitations.InvitationError as exc:
         raise click.ClickException(str(exc)) from None
     db.session.commit()
     click.echo(f"Organisation {organisation.name} created (id {organisation.id}).")
@@ -81,17 +81,17 @@ def invite(org_name, form_id, lang, name, email, expires_in_days):
     name = name.strip()
     if not name or len(name) > 160:
         raise click.BadParameter("the name must have 1 to 160 characters", param_hint="--name")
-    organisation = recruiting.find_organisation(org_name)
+    organisation = invitations.find_organisation(org_name)
     if organisation is None:
         raise click.ClickException(f"no organisation named '{org_name}'")
-    bank = current_app.extensions["recruit.bank"]
+    bank = questions.bank()
     if (form_id, lang) not in bank:
         raise click.ClickException(f"no form '{form_id}' in language '{lang}'")
-    campaign = recruiting.default_campaign(organisation, bank.get(form_id, lang))
-    recruiting.lock_for_invitations(campaign)
-    candidate = recruiting.find_or_create_candidate(organisation, name, email)
+    campaign = invitations.default_campaign(organisation, bank.get(form_id, lang))
+    invitations.lock_for_invitations(campaign)
+    candidate = invitations.find_or_create_candidate(organisation, name, email)
     days = expires_in_days or current_app.config["INVITATION_DAYS"]
-    invitation, token = recruiting.invite(campaign, candidate, days=days)
+    invitation, token = invitations.invite(campaign, candidate, days=days)
     db.session.commit()
     click.echo(
         f"Invitation {invitation.id} for {name}, valid until {invitation.expires_at:%Y-%m-%d}."
@@ -154,7 +154,7 @@ def norms_refresh(org_name, form_id, method):
 @with_appcontext
 def rescore(form_id):
     """Recompute every stored score of a form from the raw answers, in one transaction."""
-    bank = current_app.extensions["recruit.bank"]
+    bank = questions.bank()
     if form_id not in bank.form_ids():
         raise click.ClickException(f"no form '{form_id}' in the bank")
     report = results.rescore_form(bank, form_id)
@@ -189,7 +189,7 @@ WEAK_PASSWORD = {
 @with_appcontext
 def user_create(org_name, email, role, name, password_stdin):
     """Create an account; prints a generated password unless one is given on stdin."""
-    organisation = recruiting.find_organisation(org_name)
+    organisation = invitations.find_organisation(org_name)
     if organisation is None:
         raise click.ClickException(f"no organisation named '{org_name}'")
     password = sys.stdin.readline().rstrip("\n") if password_stdin else accounts.generate_password()
@@ -215,13 +215,13 @@ def mail_group():
 @with_appcontext
 def mail_send(loop):
     """Deliver the pending messages once (cron), or keep doing it (a worker process)."""
-    from recruit import mail
+    from recruit.services import outbox
 
     if not loop:
-        report = mail.send_pending()
+        report = outbox.send_pending()
         click.echo(f"{report.sent} sent, {report.retried} to retry, {report.failed} failed.")
         return
-    worker = mail.MailWorker()
+    worker = outbox.MailWorker()
     worker.start(current_app._get_current_object())
     click.echo("Sending the outbox; Ctrl+C to stop.")
     try:
@@ -271,7 +271,7 @@ def apikey_group():
 @with_appcontext
 def apikey_create(org_name, name):
     """Create an API key and print it (last line); only its hash is kept."""
-    organisation = recruiting.find_organisation(org_name)
+    organisation = invitations.find_organisation(org_name)
     if organisation is None:
         raise click.ClickException(f"no organisation named '{org_name}'")
     record, key = apikeys.create_key(organisation, name)

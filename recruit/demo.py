@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
-from recruit import campaigns as recruiting
-from recruit import links, results, scoring
 from recruit.auth import services as accounts
 from recruit.candidate import services as taking
+from recruit.core import scoring
+from recruit.data import questions
+from recruit.data.models import Campaign, Invitation, ReferenceNorm, utcnow
 from recruit.extensions import db
-from recruit.models import Campaign, Invitation, ReferenceNorm, utcnow
+from recruit.services import invitations, links, results
 
 ORGANISATION = "Maison Démo"
 FORM = "service-orientation"
@@ -158,7 +158,7 @@ def _campaign(organisation, pool: Pool, bank) -> Campaign:
         )
     )
     if campaign is None:
-        campaign = recruiting.open_campaign(
+        campaign = invitations.open_campaign(
             organisation,
             bank.get(FORM, pool.language),
             title=pool.title,
@@ -173,15 +173,15 @@ def _invitation(campaign, name: str, email: str) -> tuple[Invitation, bool]:
     invitation = db.session.scalar(sa.select(Invitation).where(Invitation.token_nonce == nonce))
     if invitation is not None:
         return invitation, False
-    candidate = recruiting.find_or_create_candidate(campaign.organisation, name, email)
-    invitation, _ = recruiting.invite(campaign, candidate, days=30, nonce=nonce)
+    candidate = invitations.find_or_create_candidate(campaign.organisation, name, email)
+    invitation, _ = invitations.invite(campaign, candidate, days=30, nonce=nonce)
     return invitation, True
 
 
 def build() -> dict:
     """Create (once) and describe the demo: users with passwords, and links to try."""
-    bank = current_app.extensions["recruit.bank"]
-    organisation = recruiting.find_organisation(ORGANISATION) or recruiting.create_organisation(
+    bank = questions.bank()
+    organisation = invitations.find_organisation(ORGANISATION) or invitations.create_organisation(
         ORGANISATION
     )
     for email, name, role, password in USERS:

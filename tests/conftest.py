@@ -247,31 +247,31 @@ def make_invitation(
     token. The campaign is the organisation's default one for the form unless titled."""
     import sqlalchemy as sa
 
-    from recruit import campaigns as services
+    from recruit.data.models import Campaign
     from recruit.extensions import db
-    from recruit.models import Campaign
+    from recruit.services import invitations
 
     with app.app_context():
-        organisation = services.find_organisation(org) or services.create_organisation(org)
+        organisation = invitations.find_organisation(org) or invitations.create_organisation(org)
         form = app.extensions["recruit.bank"].get(form_id, lang)
         if campaign is None:
-            pool = services.default_campaign(organisation, form)
+            pool = invitations.default_campaign(organisation, form)
         else:
             pool = db.session.scalar(
                 sa.select(Campaign).where(
                     Campaign.organisation_id == organisation.id, Campaign.title == campaign
                 )
-            ) or services.create_campaign(organisation, form, campaign)
-        candidate = services.find_or_create_candidate(organisation, name, email)
-        _, token = services.invite(pool, candidate, days=days)
+            ) or invitations.create_campaign(organisation, form, campaign)
+        candidate = invitations.find_or_create_candidate(organisation, name, email)
+        _, token = invitations.invite(pool, candidate, days=days)
         db.session.commit()
     return token
 
 
 def complete_invitation(app, token: str, responses: dict) -> None:
     """Consent, answer every item with ``responses`` (item id -> payload) and submit."""
-    from recruit import scoring
     from recruit.candidate import services
+    from recruit.core import scoring
     from recruit.extensions import db
 
     with app.app_context():

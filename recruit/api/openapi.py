@@ -14,8 +14,9 @@ from flask_smorest import Api
 from flask_smorest.spec import openapi_cli
 from werkzeug.routing import IntegerConverter
 
-from recruit.access import MAX_ID
 from recruit.api.schemas import CandidateRowSchema, ErrorSchema, InvitationRequestSchema
+from recruit.data import questions
+from recruit.web.access import MAX_ID
 
 DESCRIPTION = """\
 The JSON API an applicant tracking system (ATS) uses to open campaigns, invite candidates and
@@ -102,7 +103,7 @@ class RecruitApi(Api):
     def _document_bank(self) -> None:
         """The form ids and languages of this server's bank, as the choices a campaign takes."""
         campaign = self.spec.components.schemas.get("CampaignCreate")
-        bank = self._app.extensions.get("recruit.bank")
+        bank = self._app.extensions.get(questions.EXTENSION)
         if campaign is None or bank is None:
             return
         properties = campaign["properties"]

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from flask import Response, current_app, g, request, url_for
 from flask_smorest import Blueprint
 
-from recruit import apikeys, audit, campaigns, exports, mail
 from recruit.api import errors, services
 from recruit.api.errors import ApiError, unauthorized
 from recruit.api.schemas import (
@@ -32,9 +31,12 @@ from recruit.api.schemas import (
     ResultPageSchema,
     ResultsArgsSchema,
 )
+from recruit.data import questions
+from recruit.data.models import Campaign, Organisation, utcnow
 from recruit.extensions import db
-from recruit.models import Campaign, Organisation, utcnow
-from recruit.results import NormUnavailable
+from recruit.services import apikeys, audit, exports, invitations, outbox
+from recruit.services.results import NormUnavailable
+from recruit.web import security
 
 bp = Blueprint(
     "api",
@@ -42,6 +44,7 @@ bp = Blueprint(
     url_prefix="/api/v1",
     description="Forms, campaigns, invitations and results of the key's organisation.",
 )
+security.limit_api(bp)
 errors.register(bp)
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
@@ -162,7 +165,7 @@ def openapi():
 @documented_errors(400)
 def forms(args):
     """The bank's forms, with their languages, scales and versions."""
-    described = services.describe_forms(current_app.extensions["recruit.bank"])
+    described = services.describe_forms(questions.bank())
     return services.page_in_memory(described, args["page"], args["per_page"])
 
 
@@ -175,15 +178,13 @@ def forms(args):
 @documented_errors(400, 413, 415, 422)
 def create_campaign(fields):
     """Open a campaign: one job at one site, with one form in one language."""
-    form = services.form_for(
-        current_app.extensions["recruit.bank"], fields["form_id"], fields["language"]
-    )
+    form = services.form_for(questions.bank(), fields["form_id"], fields["language"])
     deadline = fields["deadline"]
     if deadline is not None and deadline < utcnow().date():
         raise ApiError(422, "deadline_past", "The deadline is already past.", field="deadline")
     organisation = db.session.get(Organisation, organisation_id())
     try:
-        campaign = campaigns.open_campaign(
+        campaign = invitations.open_campaign(
             organisation,
             form,
             title=fields["title"],
@@ -191,7 +192,7 @@ def create_campaign(fields):
             invitation_days=fields["invitation_days"],
             deadline=deadline,
         )
-    except campaigns.InvitationError as exc:
+    except invitations.InvitationError as exc:
         raise ApiError(422, "invalid_input", str(exc)) from None
     audit_record("campaign_opened", "campaign", campaign.id)
     db.session.commit()
@@ -213,7 +214,7 @@ def list_campaigns(args):
     if "status" in args:
         query = query.where(Campaign.status == args["status"])
     total, rows = services.paginate(query, args["page"], args["per_page"])
-    counts = campaigns.campaign_counts(organisation_id())
+    counts = invitations.campaign_counts(organisation_id())
     items = [services.describe_campaign(campaign, counts) for (campaign,) in rows]
     return services.page_of(total, args["page"], args["per_page"], items)
 
@@ -224,7 +225,7 @@ def list_campaigns(args):
 def campaign(campaign_id: int):
     """One campaign with its counts."""
     found = services.campaign_or_404(organisation_id(), campaign_id)
-    return services.describe_campaign(found, campaigns.campaign_counts(organisation_id()))
+    return services.describe_campaign(found, invitations.campaign_counts(organisation_id()))
 
 
 # --- Invitations ----------------------------------------------------------------------------
@@ -259,18 +260,18 @@ def invite(campaign_id: int):
     """Invite candidates into a campaign; each gets a personal link (emails optional)."""
     campaign = services.campaign_or_404(organisation_id(), campaign_id)
     rows, send_email = services.parse_invitation_request(g.json_body)
-    campaigns.lock_for_invitations(campaign)  # checked and invited in one step
+    invitations.lock_for_invitations(campaign)  # checked and invited in one step
     clean = services.check_candidates(campaign, rows)
-    invitations = campaigns.invite_many(campaign, clean)
+    invited = invitations.invite_many(campaign, clean)
     if send_email:
-        for invitation in invitations:
-            mail.enqueue(invitation, "invitation")
+        for invitation in invited:
+            outbox.enqueue(invitation, "invitation")
     audit_record(
-        "candidates_invited", "campaign", campaign.id, count=len(invitations), emails=send_email
+        "candidates_invited", "campaign", campaign.id, count=len(invited), emails=send_email
     )
     now = utcnow()
     # Described before the commit expires them: no reload, one query per row, afterwards.
-    items = [services.describe_invitation(i, i.candidate, now) for i in invitations]
+    items = [services.describe_invitation(i, i.candidate, now) for i in invited]
     db.session.commit()
     if send_email and (worker := current_app.extensions.get("recruit.mail_worker")):
         worker.notify()

@@ -8,8 +8,9 @@ from datetime import UTC
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from recruit import exports, textcheck
-from recruit.results import NORMS
+from recruit.core import textcheck
+from recruit.services import exports
+from recruit.services.results import NORMS
 
 MAX_PER_PAGE = 500
 MAX_PAGE = 1_000_000

@@ -12,12 +12,13 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import abort
 
-from recruit import access, campaigns, links, results
 from recruit.api.errors import ApiError
 from recruit.api.schemas import EXTERNAL_ID_MAX, MAX_CANDIDATES, TITLE_MAX, is_clean_text
-from recruit.bank import Bank, Form
+from recruit.core.bank import Bank, Form
+from recruit.data.models import Campaign, Candidate, Invitation, ReferenceNorm
 from recruit.extensions import db
-from recruit.models import Campaign, Candidate, Invitation, ReferenceNorm
+from recruit.services import invitations, links, results
+from recruit.web import access
 
 ROW_FIELDS = ("name", "email", "external_id")
 
@@ -66,8 +67,8 @@ def paginate(query: sa.Select, page: int, per_page: int) -> tuple[int, list]:
 
 
 def describe_campaign(campaign: Campaign, counts: dict[int, dict[str, int]]) -> dict:
-    """A campaign with its counts (from campaigns.campaign_counts) and completion rate."""
-    stats = counts.get(campaign.id, dict.fromkeys(campaigns.STATUS_COUNTS, 0))
+    """A campaign with its counts (from invitations.campaign_counts) and completion rate."""
+    stats = counts.get(campaign.id, dict.fromkeys(invitations.STATUS_COUNTS, 0))
     return {
         "id": campaign.id,
         "title": campaign.title,
@@ -80,7 +81,7 @@ def describe_campaign(campaign: Campaign, counts: dict[int, dict[str, int]]) -> 
         "created_at": campaign.created_at,
         "closed_at": campaign.closed_at,
         "counts": stats,
-        "completion_rate": campaigns.completion_rate(stats),
+        "completion_rate": invitations.completion_rate(stats),
     }
 
 
@@ -251,7 +252,7 @@ def check_candidates(campaign: Campaign, rows: Sequence) -> list[dict]:
         problems.extend(row_problems)
         if checked is not None:
             clean.append((index, checked))
-    taken = campaigns.already_invited(campaign, [row["email"] for _, row in clean])
+    taken = invitations.already_invited(campaign, [row["email"] for _, row in clean])
     problems.extend(
         _problem(index, "email", "already_invited", "Already has a live link in this campaign.")
         for index, row in clean

@@ -5,9 +5,9 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from recruit import passwords
-from recruit.forms import Form as BaseForm
-from recruit.forms import NoControlChars
+from recruit.core import passwords
+from recruit.web.forms import Form as BaseForm
+from recruit.web.forms import NoControlChars
 
 ROLE_CHOICES = [
     SelectChoice("recruiter", _l("Recruteur·se — campagnes et candidats")),

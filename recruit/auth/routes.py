@@ -23,7 +23,6 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from recruit import access, apikeys, sessions
 from recruit.auth import services, twofactor
 from recruit.auth.forms import (
     ApiKeyForm,
@@ -39,8 +38,10 @@ from recruit.auth.forms import (
     UserForm,
     weakness_message,
 )
+from recruit.data.models import User
 from recruit.extensions import limiter
-from recruit.models import User
+from recruit.services import apikeys, sessions
+from recruit.web import access
 
 bp = Blueprint("auth", __name__)
 

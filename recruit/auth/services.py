@@ -17,11 +17,9 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from recruit import apikeys, audit, mail, passwords, sessions
 from recruit.auth import twofactor
-from recruit.extensions import db
-from recruit.links import reset_token
-from recruit.models import (
+from recruit.core import passwords
+from recruit.data.models import (
     ROLES,
     ApiKey,
     LoginThrottle,
@@ -34,6 +32,9 @@ from recruit.models import (
     token_hash,
     utcnow,
 )
+from recruit.extensions import db
+from recruit.services import apikeys, audit, outbox, sessions
+from recruit.services.links import reset_token
 
 MIN_PASSWORD = passwords.MIN_LENGTH
 # Checked against when the account does not exist, so both cases take the same time.
@@ -362,7 +363,7 @@ def request_reset(email: str, language: str) -> None:
     )
     db.session.add(reset)
     db.session.flush()
-    mail.enqueue_password_reset(reset)
+    outbox.enqueue_password_reset(reset)
     audit.record("password_reset_requested", "user", user.id, user=user)
     db.session.commit()
     if worker := current_app.extensions.get("recruit.mail_worker"):

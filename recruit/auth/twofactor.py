@@ -18,9 +18,9 @@ import segno
 import sqlalchemy as sa
 from markupsafe import Markup
 
-from recruit import audit, sessions
+from recruit.data.models import RecoveryCode, User, utcnow
 from recruit.extensions import db
-from recruit.models import RecoveryCode, User, utcnow
+from recruit.services import audit, sessions
 
 ISSUER = "recruit"
 RECOVERY_CODES = 10

@@ -10,9 +10,9 @@ from wtforms import BooleanField, HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, ValidationError
 
-from recruit import scoring
-from recruit.bank import RATING_MAX, RATING_MIN, Form, Item, Option
-from recruit.forms import Form as BaseForm
+from recruit.core import scoring
+from recruit.core.bank import RATING_MAX, RATING_MIN, Form, Item, Option
+from recruit.web.forms import Form as BaseForm
 
 
 class ConsentForm(BaseForm):

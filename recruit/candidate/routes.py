@@ -9,7 +9,6 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, TimestampSigner
 
-from recruit import privacy
 from recruit.candidate import services
 from recruit.candidate.forms import (
     ConsentForm,
@@ -20,6 +19,7 @@ from recruit.candidate.forms import (
     responses_from,
 )
 from recruit.extensions import db
+from recruit.services import privacy
 
 bp = Blueprint("candidate", __name__, url_prefix="/t")
 

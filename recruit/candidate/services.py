@@ -12,13 +12,12 @@ from functools import cache
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import contains_eager
 
-from recruit import privacy, results, scoring
-from recruit.bank import Bank, Form, Item
-from recruit.extensions import db
-from recruit.models import (
+from recruit.core import scoring
+from recruit.core.bank import Form, Item
+from recruit.data import questions
+from recruit.data.models import (
     Answer,
     ConsentText,
     Invitation,
@@ -29,6 +28,8 @@ from recruit.models import (
     token_hash,
     utcnow,
 )
+from recruit.extensions import db
+from recruit.services import privacy, results
 
 # Longest time one page visit may count for: a tab left open overnight is not "time on page".
 MAX_PAGE_SECONDS = 2 * 3600
@@ -49,13 +50,9 @@ class LinkClosed(Exception):
         super().__init__(state)
 
 
-def current_bank() -> Bank:
-    return current_app.extensions["recruit.bank"]
-
-
 def form_for(invitation: Invitation) -> Form:
     """The bank form an invitation is taken in."""
-    return current_bank().get(invitation.campaign.form_id, invitation.campaign.language)
+    return questions.bank().get(invitation.campaign.form_id, invitation.campaign.language)
 
 
 def well_formed(token: str) -> bool:
@@ -195,9 +192,6 @@ class Progress:
             if any(item.id not in self.answered for item in page):
                 return number
         return None
-
-    def page_done(self, number: int) -> bool:
-        return all(item.id in self.answered for item in self.pages[number - 1])
 
 
 def progress(invitation: Invitation, form: Form, answers: Mapping[str, dict]) -> Progress:

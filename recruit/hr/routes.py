@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from recruit import access, exports, queryargs, results
-from recruit.hr import charts, services
+from recruit.charts import hr as charts
+from recruit.data import questions
+from recruit.hr import services
+from recruit.services import exports, results
+from recruit.web import access, queryargs
 
 bp = Blueprint("hr", __name__, url_prefix="/hr")
 
@@ -30,7 +33,7 @@ def _filters() -> tuple[list[int] | None, services.Period]:
 @hr_only
 def dashboard():
     ids, period = _filters()
-    bank = current_app.extensions["recruit.bank"]
+    bank = questions.bank()
     data = services.dashboard(bank, access.organisation_id(), ids, period)
     all_campaigns = services.selected_campaigns(access.organisation_id(), None)
     forms = {(c.form_id, c.language): bank.get(c.form_id, c.language) for c in data.campaigns}

@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from recruit import exports, norms, results
-from recruit.bank import Bank, Form
+from recruit.core import norms
+from recruit.core.bank import Bank, Form
+from recruit.data.models import Answer, Campaign, Invitation, OutboxMessage, PageTime, utcnow
 from recruit.extensions import db
-from recruit.models import Answer, Campaign, Invitation, OutboxMessage, PageTime, utcnow
+from recruit.services import exports, results
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from recruit.forms import Form as BaseForm
-from recruit.forms import NoControlChars
-from recruit.models import DECISIONS
-from recruit.privacy import ADMIN_ERASE_REASONS, DEFAULT_RETENTION_MONTHS, MAX_RETENTION_MONTHS
+from recruit.data.models import DECISIONS
+from recruit.services.privacy import (
+    ADMIN_ERASE_REASONS,
+    DEFAULT_RETENTION_MONTHS,
+    MAX_RETENTION_MONTHS,
+)
+from recruit.web.forms import Form as BaseForm
+from recruit.web.forms import NoControlChars
 
 DECISION_LABELS = {
     "shortlist": _l("Retenir pour un entretien"),

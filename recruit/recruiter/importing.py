@@ -33,7 +33,7 @@ from xml.parsers import expat
 import openpyxl
 from email_validator import EmailNotValidError, validate_email
 
-from recruit.textcheck import has_control_chars, strip_controls
+from recruit.core.textcheck import has_control_chars, strip_controls
 
 MAX_ROWS = 20_000
 NAME_MAX = 160

@@ -19,10 +19,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from recruit import access, audit, links, mail, privacy, queryargs, results, textcheck
-from recruit import campaigns as services
-from recruit.extensions import db
-from recruit.models import (
+from recruit.charts import recruiter as charts
+from recruit.core import textcheck
+from recruit.data import questions
+from recruit.data.models import (
     Campaign,
     Candidate,
     ImportBatch,
@@ -30,7 +30,8 @@ from recruit.models import (
     OutboxMessage,
     utcnow,
 )
-from recruit.recruiter import charts, importing, shortlist
+from recruit.extensions import db
+from recruit.recruiter import importing, services
 from recruit.recruiter.forms import (
     DECISION_LABELS,
     ButtonForm,
@@ -41,16 +42,14 @@ from recruit.recruiter.forms import (
     ImportForm,
     InviteForm,
 )
+from recruit.services import audit, invitations, links, outbox, privacy, results
+from recruit.web import access, queryargs
 
 bp = Blueprint("recruiter", __name__)
 
 read = access.role_required(*access.READ_ROLES)
 write = access.role_required(*access.WRITE_ROLES)
 INVITATIONS_PER_PAGE = 100
-
-
-def bank():
-    return current_app.extensions["recruit.bank"]
 
 
 def _checked_button():
@@ -70,7 +69,7 @@ def _notify_sender():
 def _form_choices():
     return [
         (f"{f.form}:{f.language}", f"{f.title} — {'français' if f.language == 'fr' else 'English'}")
-        for f in sorted(bank(), key=lambda f: (f.form, f.language != "fr"))
+        for f in sorted(questions.bank(), key=lambda f: (f.form, f.language != "fr"))
     ]
 
 
@@ -82,10 +81,10 @@ def campaigns():
         .where(Campaign.organisation_id == access.organisation_id())
         .order_by(Campaign.status.desc(), Campaign.created_at.desc())
     ).all()
-    counts = services.campaign_counts(access.organisation_id())
-    empty = dict.fromkeys(services.STATUS_COUNTS, 0)
+    counts = invitations.campaign_counts(access.organisation_id())
+    empty = dict.fromkeys(invitations.STATUS_COUNTS, 0)
     stats = {c.id: counts.get(c.id, empty) for c in rows}
-    rates = {c.id: services.completion_rate(stats[c.id]) for c in rows}
+    rates = {c.id: invitations.completion_rate(stats[c.id]) for c in rows}
     return render_template("recruiter/campaigns.html", campaigns=rows, stats=stats, rates=rates)
 
 
@@ -97,9 +96,9 @@ def new_campaign():
     status = 200
     if form.validate_on_submit():
         form_id, language = form.form_language.data.split(":")
-        campaign = services.open_campaign(
+        campaign = invitations.open_campaign(
             current_user.organisation,
-            bank().get(form_id, language),
+            questions.bank().get(form_id, language),
             title=form.title.data,
             site=form.site.data or "",
             invitation_days=form.invitation_days.data,
@@ -140,8 +139,8 @@ def _campaign_page(campaign, invite_form=None, status=200):
         .order_by(OutboxMessage.id)
     ):
         messages[message.invitation_id] = message  # the latest one wins
-    counts = services.campaign_counts(access.organisation_id()).get(
-        campaign.id, dict.fromkeys(services.STATUS_COUNTS, 0)
+    counts = invitations.campaign_counts(access.organisation_id()).get(
+        campaign.id, dict.fromkeys(invitations.STATUS_COUNTS, 0)
     )
     outbox = dict(
         db.session.execute(
@@ -167,7 +166,7 @@ def _campaign_page(campaign, invite_form=None, status=200):
         rows=[(inv, cand, links.invitation_link(inv), messages.get(inv.id)) for inv, cand in rows],
         now=now,
         counts=counts,
-        rate=services.completion_rate(counts),
+        rate=invitations.completion_rate(counts),
         outbox=outbox,
         unsent=unsent,
         invite_form=invite_form or InviteForm(),
@@ -175,7 +174,7 @@ def _campaign_page(campaign, invite_form=None, status=200):
         extend_form=ExtendForm(),
         page=page,
         pages=max(1, -(-total // INVITATIONS_PER_PAGE)),
-        form=bank().get(campaign.form_id, campaign.language),
+        form=questions.bank().get(campaign.form_id, campaign.language),
         smtp=bool(current_app.config.get("MAIL_SERVER")),
     ), status
 
@@ -192,7 +191,7 @@ def close_campaign(campaign_id: int):
     campaign = access.campaign_or_404(campaign_id)
     _checked_button()
     if campaign.status == "open":
-        revoked = services.close_campaign(campaign)
+        revoked = invitations.close_campaign(campaign)
         audit.record("campaign_closed", "campaign", campaign.id, revoked=revoked)
         db.session.commit()
         flash(
@@ -213,17 +212,17 @@ def invite(campaign_id: int):
     if not form.validate():
         return _campaign_page(campaign, form, 400)
     try:
-        invitation, _token = services.invite_one(
+        invitation, _token = invitations.invite_one(
             campaign,
             form.name.data.strip(),
             form.email.data.strip(),
             (form.external_id.data or "").strip() or None,
         )
-    except services.InvitationError:
+    except invitations.InvitationError:
         form.email.errors.append(_("Cette personne a déjà un lien actif dans cette campagne."))
         db.session.rollback()
         return _campaign_page(campaign, form, 400)
-    mail.enqueue(invitation, "invitation")
+    outbox.enqueue(invitation, "invitation")
     audit.record("invited", "invitation", invitation.id)
     db.session.commit()
     _notify_sender()
@@ -237,7 +236,7 @@ def send_invitations(campaign_id: int):
     """Queue an email for every pending link that never had one."""
     campaign = access.campaign_or_404(campaign_id)
     _checked_button()
-    targets = services.invitation_targets(campaign)
+    targets = invitations.invitation_targets(campaign)
     return _queue_emails(
         campaign,
         targets,
@@ -253,7 +252,7 @@ def remind(campaign_id: int):
     """Queue a reminder for every live link whose test is not finished."""
     campaign = access.campaign_or_404(campaign_id)
     _checked_button()
-    targets = services.reminder_targets(campaign)
+    targets = invitations.reminder_targets(campaign)
     return _queue_emails(
         campaign,
         targets,
@@ -266,7 +265,7 @@ def remind(campaign_id: int):
 def _queue_emails(campaign, targets, kind: str, action: str, done: str):
     """One email of ``kind`` per target in the outbox, audited, committed; wake the sender."""
     for invitation in targets:
-        mail.enqueue(invitation, kind)
+        outbox.enqueue(invitation, kind)
     audit.record(action, "campaign", campaign.id, count=len(targets))
     db.session.commit()
     _notify_sender()
@@ -274,9 +273,9 @@ def _queue_emails(campaign, targets, kind: str, action: str, done: str):
     return redirect(url_for(".campaign", campaign_id=campaign.id), 303)
 
 
-@bp.get("/campaigns/<int:campaign_id>/outbox")
+@bp.get("/campaigns/<int:campaign_id>/outbox", endpoint="outbox")
 @read
-def outbox(campaign_id: int):
+def outbox_page(campaign_id: int):
     campaign = access.campaign_or_404(campaign_id)
     rows = db.session.execute(
         sa.select(OutboxMessage, Candidate)
@@ -331,7 +330,7 @@ def import_candidates(campaign_id: int):
     filename = textcheck.strip_controls(upload.filename or "")
     parsed = importing.parse_candidates(upload.read(), filename)
     rows, problems = parsed.rows, parsed.problems
-    taken = services.already_invited(campaign, [r.email for r in rows])
+    taken = invitations.already_invited(campaign, [r.email for r in rows])
     problems += [
         importing.ImportProblem(r.line, "email", "already_invited", r.email)
         for r in rows
@@ -371,7 +370,7 @@ def confirm_import(campaign_id: int, batch_id: int):
     campaign = access.campaign_or_404(campaign_id)
     _checked_button()
     # Before reading the batch: a double click imports once, a concurrent invite waits.
-    services.lock_for_invitations(campaign)
+    invitations.lock_for_invitations(campaign)
     batch = db.session.scalar(
         sa.select(ImportBatch).where(
             ImportBatch.id == access.id_or_404(batch_id), ImportBatch.campaign_id == campaign.id
@@ -386,7 +385,7 @@ def confirm_import(campaign_id: int, batch_id: int):
         flash(_("Cette campagne est clôturée."), "error")
         return redirect(url_for(".campaign", campaign_id=campaign.id), 303)
     # Someone may have been invited since the preview: check again, import nothing if so.
-    taken = services.already_invited(campaign, [r["email"] for r in batch.rows])
+    taken = invitations.already_invited(campaign, [r["email"] for r in batch.rows])
     if taken:
         flash(
             _(
@@ -397,16 +396,14 @@ def confirm_import(campaign_id: int, batch_id: int):
             "error",
         )
         return redirect(url_for(".import_candidates", campaign_id=campaign.id), 303)
-    invitations = services.invite_many(campaign, batch.rows)
+    invited = invitations.invite_many(campaign, batch.rows)
     batch.imported_at = utcnow()
-    audit.record(
-        "candidates_imported", "campaign", campaign.id, count=len(invitations), batch=batch.id
-    )
+    audit.record("candidates_imported", "campaign", campaign.id, count=len(invited), batch=batch.id)
     db.session.commit()
     flash(
         _(
             "%(n)s invitation(s) créée(s). Envoyez les e-mails quand vous êtes prêt.",
-            n=len(invitations),
+            n=len(invited),
         ),
         "success",
     )
@@ -421,7 +418,7 @@ def confirm_import(campaign_id: int, batch_id: int):
 def revoke(invitation_id: int):
     invitation = access.invitation_or_404(invitation_id)
     _checked_button()
-    if services.revoke(invitation):
+    if invitations.revoke(invitation):
         audit.record("invitation_revoked", "invitation", invitation.id)
         db.session.commit()
         flash(_("Lien désactivé."), "success")
@@ -437,7 +434,7 @@ def extend(invitation_id: int):
     form = ExtendForm()
     if not form.validate():
         abort(400)
-    if services.extend(invitation, form.days.data):
+    if invitations.extend(invitation, form.days.data):
         audit.record("invitation_extended", "invitation", invitation.id, days=form.days.data)
         db.session.commit()
         flash(_("Lien prolongé jusqu'au %(date)s.", date=invitation.expires_at.date()), "success")
@@ -453,7 +450,7 @@ def send_one(invitation_id: int):
     _checked_button()
     if invitation.status in ("pending", "started") and not invitation.is_expired(utcnow()):
         kind = "reminder" if invitation.status == "started" else "invitation"
-        mail.enqueue(invitation, kind)
+        outbox.enqueue(invitation, kind)
         audit.record("message_queued", "invitation", invitation.id, kind=kind)
         db.session.commit()
         _notify_sender()
@@ -471,7 +468,7 @@ def _shortlist_args(scales: list[str]):
     descending = request.args.get("dir", "asc") == "desc"
     minimums = {}
     for scale in scales:
-        minimum = queryargs.number(f"min_{scale}", *shortlist.MINIMUM_RANGE)
+        minimum = queryargs.number(f"min_{scale}", *services.MINIMUM_RANGE)
         if minimum is not None:
             minimums[scale] = minimum
     return norm, sort, descending, minimums
@@ -485,7 +482,7 @@ def _url_with(**changes) -> str:
 
 
 def _render_shortlist(campaign_ids, campaigns_shown, template_args):
-    form = bank().get(campaigns_shown[0].form_id, campaigns_shown[0].language)
+    form = questions.bank().get(campaigns_shown[0].form_id, campaigns_shown[0].language)
     scale_ids = ["composite", *form.scale_ids]
     norm, sort, descending, minimums = _shortlist_args(scale_ids)
     arguments = {
@@ -495,7 +492,7 @@ def _render_shortlist(campaign_ids, campaigns_shown, template_args):
         "page": queryargs.page(),
     }
     try:
-        page = shortlist.shortlist(access.organisation_id(), campaign_ids, norm=norm, **arguments)
+        page = services.shortlist(access.organisation_id(), campaign_ids, norm=norm, **arguments)
     except results.NormUnavailable:
         flash(
             _(
@@ -505,7 +502,7 @@ def _render_shortlist(campaign_ids, campaigns_shown, template_args):
             "error",
         )
         norm = "campaign"
-        page = shortlist.shortlist(access.organisation_id(), campaign_ids, norm=norm, **arguments)
+        page = services.shortlist(access.organisation_id(), campaign_ids, norm=norm, **arguments)
     labels = {
         "composite": _("Indice d'orientation service"),
         **{s.id: s.label for s in form.scales},
@@ -575,7 +572,7 @@ def candidate(invitation_id: int):
         if current_user.role not in access.WRITE_ROLES:
             abort(403)
         if form.validate():
-            entry = shortlist.record_decision(
+            entry = services.record_decision(
                 invitation, current_user, form.decision.data, form.note.data.strip()
             )
             audit.record(
@@ -589,9 +586,9 @@ def candidate(invitation_id: int):
             flash(_("Décision enregistrée."), "success")
             return redirect(url_for(".candidate", invitation_id=invitation.id), 303)
         status = 400
-    frame, info = shortlist.ranked(access.organisation_id(), [invitation.campaign_id], "campaign")
+    frame, info = services.ranked(access.organisation_id(), [invitation.campaign_id], "campaign")
     row = frame[frame["invitation_id"] == invitation.id]
-    bank_form = bank().get(invitation.campaign.form_id, invitation.campaign.language)
+    bank_form = questions.bank().get(invitation.campaign.form_id, invitation.campaign.language)
     return render_template(
         "recruiter/candidate.html",
         invitation=invitation,
@@ -600,7 +597,7 @@ def candidate(invitation_id: int):
         pool_size=len(frame),
         info=info,
         bank_form=bank_form,
-        history=shortlist.decision_history(invitation),
+        history=services.decision_history(invitation),
         decision_labels=DECISION_LABELS,
         link=links.invitation_link(invitation),
         messages=db.session.scalars(
@@ -638,7 +635,7 @@ def erase_candidate(invitation_id: int):
 @read
 def compare():
     ids = queryargs.ids("id")
-    if not 2 <= len(ids) <= shortlist.MAX_COMPARE:
+    if not 2 <= len(ids) <= services.MAX_COMPARE:
         flash(_("Choisissez de 2 à 4 candidats à comparer."), "error")
         return redirect(url_for(".campaigns"))
     invitations = [access.invitation_or_404(i) for i in ids]
@@ -648,13 +645,13 @@ def compare():
     if len({i.campaign.form_id for i in invitations}) > 1:
         abort(400)
     first = invitations[0].campaign
-    form = bank().get(first.form_id, first.language)
+    form = questions.bank().get(first.form_id, first.language)
     norm = queryargs.choice(
         "norm",
         results.NORMS,
         "pooled" if len({i.campaign_id for i in invitations}) > 1 else "campaign",
     )
-    frame, info = shortlist.ranked(
+    frame, info = services.ranked(
         access.organisation_id(), sorted({i.campaign_id for i in invitations}), norm
     )
     frame = frame.set_index("invitation_id")
@@ -676,7 +673,7 @@ def compare():
         scale_ids=scale_ids,
         labels=labels,
         chart=chart,
-        items=shortlist.compare_items(form, invitations),
+        items=services.compare_items(form, invitations),
         info=info,
         norm=norm,
         zip=zip,

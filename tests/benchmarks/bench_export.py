@@ -39,8 +39,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from recruit import exports, norms, results  # noqa: E402
-from recruit.bank import load_bank  # noqa: E402
+from recruit.core import norms  # noqa: E402
+from recruit.core.bank import load_bank  # noqa: E402
+from recruit.services import exports, results  # noqa: E402
 
 SCALES = ["plaisir", "noblesse", "ecoute", "au_dela", "naturel"]
 WEIGHTS = np.array([0.3, 0.2, 0.2, 0.15, 0.15])

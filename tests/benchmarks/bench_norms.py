@@ -18,7 +18,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from recruit.norms import normalize
+from recruit.core.norms import normalize
 
 SCALES = ["plaisir", "noblesse", "ecoute", "au_dela", "naturel"]
 

@@ -9,10 +9,10 @@ import time
 import pyotp
 import pytest
 
-from recruit import campaigns
 from recruit.auth import services as accounts
 from recruit.auth import twofactor
 from recruit.extensions import db
+from recruit.services import invitations
 from tests.browser.conftest import LAPTOP, PHONE, screenshot
 from tests.browser.test_candidate_browser import assert_accessible, submit
 
@@ -23,9 +23,9 @@ PASSWORD = "account browser password"
 @pytest.fixture(scope="module")
 def admin_account(live_app):
     with live_app.app_context():
-        organisation = campaigns.find_organisation("Maison 2FA") or campaigns.create_organisation(
+        organisation = invitations.find_organisation(
             "Maison 2FA"
-        )
+        ) or invitations.create_organisation("Maison 2FA")
         accounts.create_user(organisation, "admin@maison.example.org", "admin", PASSWORD, "Alix")
         db.session.commit()
     return "admin@maison.example.org"

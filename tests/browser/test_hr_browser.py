@@ -7,9 +7,9 @@ import random
 import openpyxl
 import pytest
 
-from recruit import campaigns
 from recruit.auth import services as accounts
 from recruit.extensions import db
+from recruit.services import invitations
 from tests.browser.conftest import LAPTOP, PHONE, screenshot
 from tests.browser.test_candidate_browser import assert_accessible, submit
 from tests.conftest import complete_invitation, make_invitation, random_responses
@@ -34,7 +34,7 @@ def hr_account(live_app):
             )
             complete_invitation(live_app, token, random_responses(form, rng))
     with live_app.app_context():
-        organisation = campaigns.find_organisation("Hôtel RH")
+        organisation = invitations.find_organisation("Hôtel RH")
         accounts.create_user(organisation, "rh@hotel.example.org", "hr", PASSWORD, "Hélène")
         db.session.commit()
     return "rh@hotel.example.org"

@@ -9,10 +9,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from recruit import campaigns as recruiting
 from recruit.auth import services as accounts
+from recruit.data.models import Candidate, Invitation, token_for
 from recruit.extensions import db
-from recruit.models import Candidate, Invitation, token_for
+from recruit.services import invitations
 from tests.browser.conftest import LAPTOP, PHONE, screenshot
 from tests.browser.test_candidate_browser import answer_visible_page, assert_accessible, submit
 from tests.conftest import complete_invitation, random_responses
@@ -24,8 +24,8 @@ PASSWORD = "browser test password"
 @pytest.fixture(scope="module")
 def recruiter_account(live_app):
     with live_app.app_context():
-        organisation = recruiting.find_organisation("Brasserie Test") or (
-            recruiting.create_organisation("Brasserie Test")
+        organisation = invitations.find_organisation("Brasserie Test") or (
+            invitations.create_organisation("Brasserie Test")
         )
         if accounts.find_user("rita@brasserie.example.org") is None:
             accounts.create_user(

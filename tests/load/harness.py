@@ -388,10 +388,10 @@ def migrate(database_url: str, env: dict) -> None:
 
 def seed(database_url: str, instance: Path, options: Options) -> Seeded:
     """Organisation, users and invitations through the app's own services."""
-    from recruit import campaigns as recruiting
     from recruit import create_app
     from recruit.auth import services as accounts
     from recruit.extensions import db
+    from recruit.services import invitations
 
     with _environ(RECRUIT_INSTANCE_PATH=str(instance), SECRET_KEY=SECRET_KEY):
         app = create_app(
@@ -403,9 +403,9 @@ def seed(database_url: str, instance: Path, options: Options) -> Seeded:
             }
         )
     with app.app_context():
-        organisation = recruiting.create_organisation(ORGANISATION)
+        organisation = invitations.create_organisation(ORGANISATION)
         form = app.extensions["recruit.bank"].get(FORM_ID, LANGUAGE)
-        campaign = recruiting.default_campaign(organisation, form)
+        campaign = invitations.default_campaign(organisation, form)
         recruiters = [f"recruteur{i + 1}@example.org" for i in range(options.recruiters)]
         hr = [f"rh{i + 1}@example.org" for i in range(options.hr)]
         for email in recruiters:
@@ -414,10 +414,10 @@ def seed(database_url: str, instance: Path, options: Options) -> Seeded:
             accounts.create_user(organisation, email, "hr", PASSWORD, email.split("@")[0])
         tokens = []
         for i in range(options.candidates):
-            candidate = recruiting.find_or_create_candidate(
+            candidate = invitations.find_or_create_candidate(
                 organisation, f"Candidat·e {i + 1}", f"candidat{i + 1}@example.org"
             )
-            _, token = recruiting.invite(campaign, candidate, days=14)
+            _, token = invitations.invite(campaign, candidate, days=14)
             tokens.append(token)
         db.session.commit()
         seeded = Seeded(
@@ -988,7 +988,7 @@ def check_database(
     ``full=False`` (the check at the kill) leaves out the saves still in flight."""
     import sqlalchemy as sa
 
-    from recruit.models import Answer, Invitation, Result, ScaleScore, token_hash
+    from recruit.data.models import Answer, Invitation, Result, ScaleScore, token_hash
 
     check = Check()
     engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)

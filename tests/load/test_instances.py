@@ -113,8 +113,9 @@ def test_an_api_key_is_limited_across_instances(instances):
 
 
 def _api_key(url, instance) -> str:
-    from recruit import apikeys, campaigns, create_app
+    from recruit import create_app
     from recruit.extensions import db
+    from recruit.services import apikeys, invitations
 
     with harness._environ(RECRUIT_INSTANCE_PATH=str(instance), SECRET_KEY=harness.SECRET_KEY):
         app = create_app(
@@ -126,7 +127,7 @@ def _api_key(url, instance) -> str:
             }
         )
     with app.app_context():
-        organisation = campaigns.find_organisation(harness.ORGANISATION)
+        organisation = invitations.find_organisation(harness.ORGANISATION)
         _, key = apikeys.create_key(organisation, "ATS")
         db.session.commit()
         db.session.remove()

@@ -7,8 +7,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from recruit import bank
 from recruit.cli import bank_group
+from recruit.core import bank
 
 MINI = Path(__file__).resolve().parent.parent / "data" / "questions"
 REAL = Path(__file__).resolve().parent.parent.parent / "questions"

@@ -8,7 +8,7 @@ import zipfile
 import openpyxl
 import pytest
 
-from recruit import textcheck
+from recruit.core import textcheck
 from recruit.recruiter import importing
 from recruit.recruiter.importing import ImportProblem, ImportRow, parse_candidates
 

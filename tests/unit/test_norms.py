@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from recruit import norms
+from recruit.core import norms
 
 BOUNDS = [4, 11, 23, 40, 60, 77, 89, 96]
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from recruit import bank, scoring
-from recruit.scoring import Choice, InvalidResponse, MostLeast, Ratings
+from recruit.core import bank, scoring
+from recruit.core.scoring import Choice, InvalidResponse, MostLeast, Ratings
 
 MINI = Path(__file__).resolve().parent.parent / "data" / "questions"
 FORM = bank.load_bank(MINI).get("mini", "fr")

@@ -4,8 +4,8 @@ candidate import."""
 import pytest
 from wtforms import Form, StringField, TextAreaField
 
-from recruit.forms import NoControlChars
-from recruit.textcheck import BIDI_CONTROLS, has_control_chars
+from recruit.core.textcheck import BIDI_CONTROLS, has_control_chars
+from recruit.web.forms import NoControlChars
 
 REFUSED = [
     *BIDI_CONTROLS,

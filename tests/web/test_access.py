@@ -21,11 +21,8 @@ import pytest
 import sqlalchemy as sa
 from flask import url_for
 
-from recruit import apikeys, mail
 from recruit.auth.services import create_user
-from recruit.campaigns import find_organisation
-from recruit.extensions import db
-from recruit.models import (
+from recruit.data.models import (
     ApiKey,
     AuditEvent,
     Campaign,
@@ -39,6 +36,9 @@ from recruit.models import (
     token_hash,
     utcnow,
 )
+from recruit.extensions import db
+from recruit.services import apikeys, outbox
+from recruit.services.invitations import find_organisation
 from tests.conftest import complete_invitation, csrf_from, make_invitation, random_responses
 
 PASSWORD = "correct horse battery staple"
@@ -258,9 +258,9 @@ def build_world(app, tmp_path) -> World:
             invitation_id(tokens["A", n]) for n in ("done", "other_done", "pending")
         )
         w.b_done = invitation_id(tokens["B", "done"])
-        mail.enqueue(db.session.get(Invitation, w.pending), "invitation")
+        outbox.enqueue(db.session.get(Invitation, w.pending), "invitation")
         db.session.commit()
-        assert mail.send_pending().sent == 1
+        assert outbox.send_pending().sent == 1
         w.message = db.session.scalar(sa.select(OutboxMessage.id))
         batch = ImportBatch(
             campaign_id=w.campaign,

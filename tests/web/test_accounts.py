@@ -13,10 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from recruit.auth.services import create_user
-from recruit.campaigns import create_organisation
-from recruit.extensions import db
-from recruit.mail import send_pending
-from recruit.models import (
+from recruit.data.models import (
     AuditEvent,
     LoginThrottle,
     Organisation,
@@ -26,6 +23,9 @@ from recruit.models import (
     UserSession,
     utcnow,
 )
+from recruit.extensions import db
+from recruit.services.invitations import create_organisation
+from recruit.services.outbox import send_pending
 from tests.conftest import csrf_from, make_invitation
 from tests.web.test_mail import Inbox, no_background_sender, serve  # noqa: F401 (autouse)
 

@@ -24,9 +24,9 @@ from schemathesis.specs.openapi.checks import (
 )
 from werkzeug.exceptions import HTTPException
 
-from recruit import apikeys, campaigns, frames, norms, results
-from recruit.extensions import db
-from recruit.models import (
+from recruit.core import norms
+from recruit.data import frames
+from recruit.data.models import (
     AuditEvent,
     Campaign,
     Candidate,
@@ -37,6 +37,8 @@ from recruit.models import (
     ScaleScore,
     utcnow,
 )
+from recruit.extensions import db
+from recruit.services import apikeys, invitations, results
 from tests.conftest import complete_invitation, csrf_from, random_responses
 
 DERIVED = ("z", "t", "pct", "sten", "stanine")
@@ -48,7 +50,7 @@ DERIVED = ("z", "t", "pct", "sten", "stanine")
 def api_key(app, org="Acme") -> str:
     """A live API key of the organisation, created with it if needed."""
     with app.app_context():
-        organisation = campaigns.find_organisation(org) or campaigns.create_organisation(org)
+        organisation = invitations.find_organisation(org) or invitations.create_organisation(org)
         _, key = apikeys.create_key(organisation, "ATS")
         db.session.commit()
     return key
@@ -114,7 +116,7 @@ def complete_some(app, invitations, seed=3):
 
 def organisation_id(app, name="Acme") -> int:
     with app.app_context():
-        return campaigns.find_organisation(name).id
+        return invitations.find_organisation(name).id
 
 
 # --- Forms and campaigns --------------------------------------------------------------------
@@ -155,7 +157,7 @@ def test_create_a_campaign_then_read_it_alone_and_in_the_list(app, client, key):
     assert created["title"] == "Conseiller clientèle" and created["site"] == ""
     assert created["language"] == "en" and created["invitation_days"] == 7
     assert created["status"] == "open" and created["completion_rate"] is None
-    assert created["counts"] == dict.fromkeys(campaigns.STATUS_COUNTS, 0)
+    assert created["counts"] == dict.fromkeys(invitations.STATUS_COUNTS, 0)
     assert created["created_at"].endswith("+00:00")
     with app.app_context():
         stored = db.session.get(Campaign, created["id"])
@@ -181,7 +183,7 @@ def test_campaign_counts_and_completion_rate_follow_the_invitations(app, client,
         form = app.extensions["recruit.bank"].get("mini", "fr")
         started = db.session.get(Invitation, made[2]["id"])
         candidate.record_consent(started, form, "consent", "fr")
-        campaigns.revoke(db.session.get(Invitation, made[3]["id"]))
+        invitations.revoke(db.session.get(Invitation, made[3]["id"]))
         db.session.get(Invitation, made[4]["id"]).expires_at = utcnow() - timedelta(hours=1)
         db.session.commit()
     # 7 invited: 2 completed, 1 started, 1 revoked, 1 expired, 2 pending.
@@ -191,14 +193,14 @@ def test_campaign_counts_and_completion_rate_follow_the_invitations(app, client,
     assert shown["completion_rate"] == pytest.approx(100 * 2 / (7 - 1))
     listed = client.get("/api/v1/campaigns", headers=bearer(key)).json["items"]
     assert [c["id"] for c in listed] == [other["id"], campaign["id"]]  # newest first
-    assert listed[0]["counts"] == {**dict.fromkeys(campaigns.STATUS_COUNTS, 0), "invited": 2}
+    assert listed[0]["counts"] == {**dict.fromkeys(invitations.STATUS_COUNTS, 0), "invited": 2}
     assert listed[0]["completion_rate"] == 0.0
 
 
 def test_campaign_list_pages_and_filters(app, client, key):
     ids = [new_campaign(client, key, title=f"Poste {i}")["id"] for i in range(5)]
     with app.app_context():
-        campaigns.close_campaign(db.session.get(Campaign, ids[0]))
+        invitations.close_campaign(db.session.get(Campaign, ids[0]))
         db.session.commit()
     first = client.get("/api/v1/campaigns?per_page=2", headers=bearer(key)).json
     assert (first["page"], first["per_page"], first["total"], first["pages"]) == (1, 2, 5, 3)
@@ -292,7 +294,7 @@ def test_invitation_list_shows_each_state_and_links_only_while_usable(app, clien
 
         form = app.extensions["recruit.bank"].get("mini", "fr")
         candidate.record_consent(db.session.get(Invitation, made[1]["id"]), form, "c", "fr")
-        campaigns.revoke(db.session.get(Invitation, made[2]["id"]))
+        invitations.revoke(db.session.get(Invitation, made[2]["id"]))
         db.session.get(Invitation, made[3]["id"]).expires_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
     url = f"/api/v1/campaigns/{campaign['id']}/invitations"
@@ -686,7 +688,7 @@ def test_numbers_that_are_not_finite_integers_are_refused(app, client, key, numb
 def test_a_closed_campaign_invites_nobody(app, client, key):
     campaign = new_campaign(client, key)
     with app.app_context():
-        campaigns.close_campaign(db.session.get(Campaign, campaign["id"]))
+        invitations.close_campaign(db.session.get(Campaign, campaign["id"]))
         db.session.commit()
     response = invite(client, key, campaign["id"], 2)
     assert_error(response, 422, "campaign_closed", None)

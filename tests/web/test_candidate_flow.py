@@ -8,8 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from recruit.extensions import db
-from recruit.models import (
+from recruit.data.models import (
     Answer,
     ConsentText,
     Invitation,
@@ -19,6 +18,7 @@ from recruit.models import (
     token_hash,
     utcnow,
 )
+from recruit.extensions import db
 from tests.conftest import csrf_from, make_invitation
 
 # The mini form: m1 most_least (plaisir), m2 rating (ecoute), m3 choice (plaisir, ecoute),

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from recruit import config
+from recruit.data.models import Campaign, Candidate, Invitation, Organisation, utcnow
 from recruit.extensions import db
-from recruit.models import Campaign, Candidate, Invitation, Organisation, utcnow
 from tests.conftest import REAL_BANK, empty_database, make_app
 
 

@@ -13,9 +13,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from recruit import exports, frames, norms, results
+from recruit.core import norms
+from recruit.data import frames
+from recruit.data.models import Candidate, Invitation, Organisation
 from recruit.extensions import db
-from recruit.models import Candidate, Invitation, Organisation
+from recruit.services import exports, results
 from tests.conftest import complete_invitation, make_invitation, random_responses
 
 SCALES = ["composite", "plaisir", "ecoute"]  # the mini bank's composite and scales

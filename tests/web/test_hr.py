@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from recruit import frames, norms, scoring
+from recruit.core import norms, scoring
+from recruit.data import frames
+from recruit.data.models import Invitation, token_hash, utcnow
 from recruit.extensions import db
-from recruit.models import Invitation, token_hash, utcnow
 from tests.conftest import complete_invitation, make_invitation, random_responses
 from tests.web.test_recruiter import login, make_user
 
@@ -108,12 +109,12 @@ def test_period_filter(world, hr):
 def test_scores_and_quality_match_independent_computations(world, hr):
     html = hr.get("/hr/").text
     with world.app_context():
-        from recruit.campaigns import find_organisation
+        from recruit.services.invitations import find_organisation
 
         frame = frames.scores(find_organisation("Acme").id)
         form = world.extensions["recruit.bank"].get("mini", "fr")
         answers = {}
-        from recruit.models import Answer
+        from recruit.data.models import Answer
 
         for invitation_id, item_id, payload in db.session.execute(
             sa.select(Answer.invitation_id, Answer.item_id, Answer.payload).where(

@@ -21,10 +21,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from markupsafe import escape
 
-from recruit import mail
+from recruit.data.models import Invitation, OutboxMessage, token_hash, utcnow
 from recruit.extensions import db
-from recruit.mail import MailWorker, SendReport, enqueue, send_pending
-from recruit.models import Invitation, OutboxMessage, token_hash, utcnow
+from recruit.services import outbox
+from recruit.services.outbox import MailWorker, SendReport, enqueue, send_pending
 from tests.conftest import make_invitation
 
 # The personal link itself, not the page of the candidate's rights under it (…/privacy).
@@ -95,7 +95,7 @@ def smtp(app):
 @pytest.fixture
 def mail_log(caplog, monkeypatch):
     # Alembic's fileConfig (migrations/env.py) disables the loggers that exist when it runs.
-    monkeypatch.setattr(mail.logger, "disabled", False)
+    monkeypatch.setattr(outbox.logger, "disabled", False)
     caplog.set_level(logging.INFO, logger="recruit.mail")
     return caplog
 
@@ -223,7 +223,7 @@ def test_two_senders_at_once_deliver_each_message_once(app, smtp, monkeypatch):
     ids = [queue(app, name=f"Candidat {i}", email=email)[1] for i, email in enumerate(emails)]
     # Both senders select the same due messages before either claims one: the claim decides.
     both_selected = threading.Barrier(2)
-    claim = mail._claim
+    claim = outbox._claim
     waited = threading.local()
 
     outcomes: list[bool] = []
@@ -236,7 +236,7 @@ def test_two_senders_at_once_deliver_each_message_once(app, smtp, monkeypatch):
         outcomes.append(won)
         return won
 
-    monkeypatch.setattr(mail, "_claim", claim_once_both_selected)
+    monkeypatch.setattr(outbox, "_claim", claim_once_both_selected)
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = [pool.submit(send, app) for _ in range(2)]
@@ -327,7 +327,7 @@ def test_a_message_that_cannot_be_rendered_fails_and_the_round_goes_on(app, smtp
 
 
 def test_the_back_off_doubles_up_to_an_hour():
-    delays = [mail.retry_delay(attempts).total_seconds() for attempts in range(1, 9)]
+    delays = [outbox.retry_delay(attempts).total_seconds() for attempts in range(1, 9)]
     assert delays == [60, 120, 240, 480, 960, 1920, 3600, 3600]
 
 

@@ -11,9 +11,9 @@ from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
 from sqlalchemy.exc import IntegrityError
 
-from recruit import campaigns as recruiting
+from recruit.data.models import Campaign, Candidate, Invitation, utcnow
 from recruit.extensions import db
-from recruit.models import Campaign, Candidate, Invitation, utcnow
+from recruit.services import invitations
 from tests.conftest import create_pg_database, make_app
 
 
@@ -120,7 +120,7 @@ def test_the_upgrade_merges_one_persons_candidates_then_keeps_them_one(database_
         db.session.add_all(people)
         db.session.flush()
         for person in people:
-            recruiting.invite(
+            invitations.invite(
                 elsewhere if person.organisation_id == other.id else campaign, person, days=14
             )
         ids = [person.id for person in people]

@@ -16,11 +16,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from recruit import campaigns as recruiting
-from recruit import mail, privacy, results
 from recruit.auth import services as accounts
-from recruit.extensions import db, limiter
-from recruit.models import (
+from recruit.data.models import (
     Answer,
     AuditEvent,
     Campaign,
@@ -34,6 +31,8 @@ from recruit.models import (
     token_hash,
     utcnow,
 )
+from recruit.extensions import db, limiter
+from recruit.services import invitations, outbox, privacy, results
 from tests.conftest import complete_invitation, csrf_from, make_invitation, random_responses
 
 PASSWORD = "correct horse battery staple"
@@ -66,7 +65,7 @@ def session_csrf(client) -> str:
 def make_user(app, role: str, org: str = "Acme") -> tuple[str, int]:
     email = f"{role}@{org.lower()}.example"
     with app.app_context():
-        organisation = recruiting.find_organisation(org) or recruiting.create_organisation(org)
+        organisation = invitations.find_organisation(org) or invitations.create_organisation(org)
         user = accounts.create_user(organisation, email, role, PASSWORD, name=f"{role} {org}")
         db.session.commit()
         return email, user.id
@@ -129,9 +128,9 @@ def send_invitation_emails(app, tokens: list[str]) -> None:
     """Queue and deliver an invitation email per token, as .eml files (no SMTP server)."""
     with app.app_context():
         for token in tokens:
-            mail.enqueue(find(token), "invitation")
+            outbox.enqueue(find(token), "invitation")
         db.session.commit()
-        assert mail.send_pending().sent == len(tokens)
+        assert outbox.send_pending().sent == len(tokens)
 
 
 def eml_path(app, token: str) -> Path:
@@ -202,7 +201,7 @@ def audit(app, action: str) -> list[AuditEvent]:
 
 def scores_frame(app, campaign_titles: list[str] | None, norm: str) -> pd.DataFrame:
     with app.app_context():
-        organisation = recruiting.find_organisation("Acme")
+        organisation = invitations.find_organisation("Acme")
         ids = None
         if campaign_titles is not None:
             ids = db.session.scalars(
@@ -403,11 +402,11 @@ def test_a_candidate_still_in_a_live_campaign_keeps_their_identity(app, retentio
     """Invitations are purged one by one; the person's name goes with the last of them."""
     tokens = retention_world["tokens"]
     with app.app_context():
-        organisation = recruiting.find_organisation("Acme")
-        recent = recruiting.create_campaign(
+        organisation = invitations.find_organisation("Acme")
+        recent = invitations.create_campaign(
             organisation, app.extensions["recruit.bank"].get("mini", "fr"), "Nouvelle"
         )
-        recruiting.invite(recent, find(tokens["past"]).candidate, days=14)
+        invitations.invite(recent, find(tokens["past"]).candidate, days=14)
         db.session.commit()
         report = privacy.purge()
         db.session.commit()

@@ -13,11 +13,10 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from recruit import campaigns as recruiting
-from recruit import frames, norms
 from recruit.auth import services as accounts
-from recruit.extensions import db
-from recruit.models import (
+from recruit.core import norms
+from recruit.data import frames
+from recruit.data.models import (
     AuditEvent,
     Campaign,
     Candidate,
@@ -29,6 +28,8 @@ from recruit.models import (
     ScaleScore,
     utcnow,
 )
+from recruit.extensions import db
+from recruit.services import invitations
 from tests.conftest import complete_invitation, csrf_from, make_invitation, random_responses
 from tests.unit.test_importing import HEADER_ROW, declare_size, raw_xlsx, sheet_xml, strings_xml
 
@@ -38,7 +39,7 @@ PASSWORD = "correct horse battery"
 def make_user(app, role="recruiter", org="Acme", email=None) -> str:
     email = email or f"{role}@{org.lower()}.example.org"
     with app.app_context():
-        organisation = recruiting.find_organisation(org) or recruiting.create_organisation(org)
+        organisation = invitations.find_organisation(org) or invitations.create_organisation(org)
         accounts.create_user(organisation, email, role, PASSWORD, name=role.title())
         db.session.commit()
     return email
@@ -65,7 +66,7 @@ def count(app, model, *where) -> int:
 def stored_rows(app) -> dict[str, list]:
     """Every row of the recruiting data (not the accounts and keys, whose last-use times move):
     what a refused request must leave exactly as it was."""
-    from recruit import models
+    from recruit.data import models
 
     tables = [
         models.Organisation,
@@ -114,7 +115,7 @@ def campaign_id(app, title="Réceptionniste") -> int:
 
 
 def token_of(app, invitation_id) -> str:
-    from recruit.models import token_for
+    from recruit.data.models import token_for
 
     with app.app_context():
         nonce = db.session.get(Invitation, invitation_id).token_nonce
@@ -429,7 +430,7 @@ def both_past_the_check(monkeypatch) -> list[str]:
     first, which invites and commits; the second then sees that invitation.
     """
     barrier = threading.Barrier(2)
-    check = recruiting.already_invited
+    check = invitations.already_invited
     waits: list[str] = []
 
     def waiting_check(campaign, emails):
@@ -440,7 +441,7 @@ def both_past_the_check(monkeypatch) -> list[str]:
             waits.append("alone")
         return check(campaign, emails)
 
-    monkeypatch.setattr(recruiting, "already_invited", waiting_check)
+    monkeypatch.setattr(invitations, "already_invited", waiting_check)
     return waits
 
 
@@ -453,8 +454,8 @@ def test_two_recruiters_inviting_one_person_at_once_make_one_link(app, recruiter
         with app.app_context():
             campaign = db.session.get(Campaign, cid)
             try:
-                recruiting.invite_one(campaign, "Ana Lopes", "ana@example.org")
-            except recruiting.InvitationError as exc:
+                invitations.invite_one(campaign, "Ana Lopes", "ana@example.org")
+            except invitations.InvitationError as exc:
                 db.session.rollback()
                 return str(exc)
             db.session.commit()
@@ -480,7 +481,7 @@ def test_one_person_invited_into_two_campaigns_at_once_is_one_candidate(
     def invite(pair) -> None:
         cid, email = pair
         with app.app_context():
-            recruiting.invite_one(db.session.get(Campaign, cid), "Ana Lopes", email)
+            invitations.invite_one(db.session.get(Campaign, cid), "Ana Lopes", email)
             db.session.commit()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -744,7 +745,7 @@ def test_shortlist_order_matches_normalize_on_the_same_data(app, recruiter):
     assert page.status_code == 200
     shown = re.findall(r'/candidates/(\d+)">', page.text)
     with app.app_context():
-        frame = frames.scores(recruiting.find_organisation("Acme").id, [cid])
+        frame = frames.scores(invitations.find_organisation("Acme").id, [cid])
     expected = frame.join(norms.normalize(frame, pool="campaign_id", scales=["composite"]))
     expected = expected.sort_values(["composite_t", "invitation_id"], ascending=[False, True])
     assert [int(i) for i in shown] == [int(i) for i in expected["invitation_id"]]
@@ -937,9 +938,9 @@ def test_shortlist_runs_a_constant_number_of_queries(app, recruiter):
         with app.app_context():
             campaign = db.session.get(Campaign, cid)
             rows = [{"name": f"P{i}", "email": f"p{i}-{n}@example.org"} for i in range(n)]
-            invitations = recruiting.invite_many(campaign, rows)
+            invited = invitations.invite_many(campaign, rows)
             rng = np.random.default_rng(n)
-            for invitation in invitations:
+            for invitation in invited:
                 invitation.status = "completed"
                 invitation.completed_at = utcnow()
             db.session.flush()
@@ -951,9 +952,9 @@ def test_shortlist_runs_a_constant_number_of_queries(app, recruiter):
                     scoring_method="pomp-v1",
                     composite=float(rng.uniform(20, 90)),
                 )
-                for i in invitations
+                for i in invited
             ]
-            from recruit.models import FormVersion
+            from recruit.data.models import FormVersion
 
             if db.session.get(FormVersion, "v") is None:
                 db.session.add(FormVersion(version="v", form_id="mini", language="fr", content={}))

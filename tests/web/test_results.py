@@ -11,9 +11,9 @@ import sqlalchemy as sa
 import yaml
 from scipy import stats
 
-from recruit import results
+from recruit.data.models import Answer, FormVersion, Organisation, ReferenceNorm, Result
 from recruit.extensions import db
-from recruit.models import Answer, FormVersion, Organisation, ReferenceNorm, Result
+from recruit.services import results
 from tests.conftest import (
     MINI_BANK,
     complete_invitation,
@@ -181,7 +181,7 @@ def test_rescore_after_a_key_change_keeps_answers_and_records_the_new_version(
             assert db.session.get(FormVersion, new_version) is not None
             assert db.session.get(FormVersion, old_version) is not None
             # Each rescored value is what scoring the stored answers with the new key gives.
-            from recruit import scoring
+            from recruit.core import scoring
 
             form = changed.extensions["recruit.bank"].get("mini", "fr")
             for result in db.session.scalars(sa.select(Result)):

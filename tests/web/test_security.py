@@ -21,9 +21,10 @@ import pytest
 import sqlalchemy as sa
 from flask import request
 
-from recruit import apikeys, config, mail
+from recruit import config
+from recruit.data.models import Invitation, OutboxMessage, User
 from recruit.extensions import db
-from recruit.models import Invitation, OutboxMessage, User
+from recruit.services import apikeys, outbox
 from tests.conftest import (
     complete_invitation,
     csrf_from,
@@ -78,9 +79,9 @@ def make(database_url):
 
 def api_key(app, org="Acme", name="ATS") -> str:
     with app.app_context():
-        from recruit import campaigns
+        from recruit.services import invitations
 
-        organisation = campaigns.find_organisation(org) or campaigns.create_organisation(org)
+        organisation = invitations.find_organisation(org) or invitations.create_organisation(org)
         _, key = apikeys.create_key(organisation, name)
         db.session.commit()
     return key
@@ -303,7 +304,7 @@ def assert_too_many(response, *, candidate=False):
 def revoked_link(app) -> str:
     token = make_invitation(app, email="revoked@example.org")
     with app.app_context():
-        from recruit.models import token_hash
+        from recruit.data.models import token_hash
 
         invitation = db.session.scalar(
             sa.select(Invitation).where(Invitation.token_hash == token_hash(token))
@@ -454,7 +455,7 @@ def test_made_up_api_keys_block_their_address_but_not_another(make):
     refused = client.post("/api/v1/campaigns", headers=bearer(key), json=body, **guesser)
     assert_too_many(refused)
     with app.app_context():
-        from recruit.models import Campaign
+        from recruit.data.models import Campaign
 
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Campaign)) == 0
     # The same key from another address works, and reports the per-key limit.
@@ -734,7 +735,7 @@ RECRUITER = "rec@acme.example.org"
 
 def invitation_ids(app, cid) -> dict[str, int]:
     """Invitation id per candidate email, in the campaign."""
-    from recruit.models import Candidate
+    from recruit.data.models import Candidate
 
     with app.app_context():
         rows = db.session.execute(
@@ -788,7 +789,7 @@ def xss(app, tmp_path):
     )
     assert invited.status_code == 303, invited.text
     with app.app_context():
-        assert mail.send_pending().sent == 1  # written as an .eml file
+        assert outbox.send_pending().sent == 1  # written as an .eml file
         message_id = db.session.scalar(sa.select(OutboxMessage.id))
 
     buffer = io.StringIO()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from recruit.models import Invitation, PasswordReset, token_for
+from recruit.data.models import Invitation, PasswordReset, token_for
 
 RESET_LABEL = "password-reset"
 CANDIDATE_PREFIX = "/t/"  # a candidate's personal link: the token is in the path

@@ -148,7 +148,6 @@ def _stanine(percentile: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(percentile), np.nan, steps)
 
 
-_WIDE_STATS = ("location", "spread", "n", "provisional", "by_rank")
 _DERIVED = ("z", "t", "pct", "sten", "stanine")
 
 

@@ -32,14 +32,23 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 import xlsxwriter
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from recruit import frames, norms, results, scoring
-from recruit.bank import Bank
+from recruit.core import norms, scoring
+from recruit.core.bank import Bank
+from recruit.data import frames, questions
+from recruit.data.models import (
+    Answer,
+    Campaign,
+    Candidate,
+    Invitation,
+    Organisation,
+    Result,
+    utcnow,
+)
 from recruit.extensions import db
-from recruit.models import Answer, Campaign, Candidate, Invitation, Organisation, Result, utcnow
+from recruit.services import results
 
 COMPOSITE = frames.COMPOSITE
 DERIVED = ("z", "t", "pct", "sten", "stanine")
@@ -62,7 +71,6 @@ ID_COLUMNS = [
 NORM_COLUMNS = ["norm_kind", "norm_pool", "norm_n", "norm_provisional", "norm_method"]
 # Text typed by people (candidates, recruiters, an ATS): what formula injection would ride on.
 # Every text column is neutralized anyway; these are the ones that matter.
-FREE_TEXT_COLUMNS = ("external_id", "candidate_name", "candidate_email", "campaign", "site")
 DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -450,7 +458,7 @@ def export_frame(
     reference norm is asked for and not stored yet.
     """
     filters = filters or ExportFilters()
-    bank: Bank = current_app.extensions["recruit.bank"]
+    bank: Bank = questions.bank()
     organisation = db.session.get(Organisation, organisation_id)
     campaigns = _campaigns(organisation_id, filters.campaign_ids)
     scale_definitions = _scale_definitions(bank, campaigns)

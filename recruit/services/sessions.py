@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from flask import current_app, request, session
 from flask_limiter.util import get_remote_address
 
+from recruit.data.models import User, UserSession, utcnow
 from recruit.extensions import db
-from recruit.models import User, UserSession, utcnow
 
 SESSION_KEY = "_sid"
 # last_seen_at is written at most once a minute per session: idle timeouts are counted in hours.

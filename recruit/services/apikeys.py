@@ -7,8 +7,8 @@ import secrets
 
 import sqlalchemy as sa
 
+from recruit.data.models import ApiKey, Organisation, utcnow
 from recruit.extensions import db
-from recruit.models import ApiKey, Organisation, utcnow
 
 PREFIX = "rk_"
 

@@ -21,11 +21,12 @@ from flask import Flask, current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from recruit.data import questions
+from recruit.data.models import MESSAGE_KINDS, Invitation, OutboxMessage, PasswordReset, utcnow
 from recruit.extensions import db
-from recruit.links import invitation_link, password_reset_link
-from recruit.models import MESSAGE_KINDS, Invitation, OutboxMessage, PasswordReset, utcnow
+from recruit.services.links import invitation_link, password_reset_link
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("recruit.mail")  # the name operators filter on
 
 DEFAULT_SENDER = "recruit <no-reply@localhost>"
 FIRST_RETRY = timedelta(seconds=60)
@@ -90,7 +91,7 @@ def render(message: OutboxMessage) -> EmailMessage:
     link = invitation_link(invitation)
     if link is None:
         raise ValueError(NO_LINK)
-    form = current_app.extensions["recruit.bank"].get(campaign.form_id, campaign.language)
+    form = questions.bank().get(campaign.form_id, campaign.language)
     with force_locale(campaign.language):
         if message.kind == "reminder":
             subject = _("Rappel : votre test de mise en situation – %(org)s", org=organisation.name)

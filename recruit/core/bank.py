@@ -29,9 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-FORMATS = ("most_least", "rating", "choice")
 Format = Literal["most_least", "rating", "choice"]
-LANGUAGES = ("fr", "en")
 KEY_MIN, KEY_MAX = 1, 6
 RATING_MIN, RATING_MAX = 1, 6
 

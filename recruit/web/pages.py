@@ -5,8 +5,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from recruit import queryargs
 from recruit.extensions import db
+from recruit.web import queryargs
 
 bp = Blueprint("pages", __name__)
 

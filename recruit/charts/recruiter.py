@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from recruit.svgtext import clean as _clean
-from recruit.svgtext import num as _num
-from recruit.svgtext import text_width as _text_width
-from recruit.svgtext import truncate as _truncate
-from recruit.svgtext import wrap as _wrap
+from recruit.charts.text import clean as _clean
+from recruit.charts.text import num as _num
+from recruit.charts.text import text_width as _text_width
+from recruit.charts.text import truncate as _truncate
+from recruit.charts.text import wrap as _wrap
 
 __all__ = ["profile_svg"]
 

@@ -14,8 +14,9 @@ from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from recruit import config, links
+from recruit import config
 from recruit.extensions import limiter
+from recruit.services import links
 
 # No inline script or style anywhere (the charts are server-side SVG), nothing embedded.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -158,19 +159,23 @@ def api_client() -> str:
 
 
 def register_rate_limits(app: Flask) -> None:
-    """Per address on candidate links (with a lower limit on links that fail to open) and per
-    key on the API (with a per-address limit on requests refused for their key). Login has its
-    own limits (recruit.auth.routes). Registered right after the limiter: a client over its
-    limit is refused before any other work (CSRF check, API key included)."""
+    """Checks every limit setting and installs the per-address limits on candidate links (with
+    a lower limit on links that fail to open). The API applies its own limits (limit_api), and
+    login its own too (recruit.auth.routes). Registered right after the limiter: a client over
+    its limit is refused before any other work (CSRF check, API key included)."""
     for name in LIMIT_SETTINGS:
         try:
             limits.parse_many(app.config[name])
         except ValueError:
             # Flask-Limiter would log and skip a limit it cannot read: refuse to start instead.
             raise ValueError(f"{name}: not a rate limit: {app.config[name]!r}") from None
-    from recruit.api.routes import bp as api_bp
+    app.before_request(check_candidate_limits)
+    app.after_request(count_candidate_lookup)
 
-    limiter.shared_limit(api_limit, scope="api", key_func=api_client)(api_bp)
+
+def limit_api(blueprint) -> None:
+    """Per key on the API, and per address on requests refused for their key."""
+    limiter.shared_limit(api_limit, scope="api", key_func=api_client)(blueprint)
     # Made-up keys each have a counter of their own above: their address is what gets slowed.
     # Like failed candidate lookups: tested before the key is read, counted on every 401, and
     # past it every API request from that address is 429 until the window ends. Registered
@@ -181,9 +186,7 @@ def register_rate_limits(app: Flask) -> None:
         key_func=get_remote_address,
         deduct_when=api_refused,
         error_message=API_FAILED_MESSAGE,
-    )(api_bp)
-    app.before_request(check_candidate_limits)
-    app.after_request(count_candidate_lookup)
+    )(blueprint)
 
 
 logger = logging.getLogger("recruit.security")

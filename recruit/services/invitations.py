@@ -8,9 +8,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from recruit.bank import Form
-from recruit.extensions import db
-from recruit.models import (
+from recruit.core.bank import Form
+from recruit.data.models import (
     Campaign,
     Candidate,
     Invitation,
@@ -21,6 +20,7 @@ from recruit.models import (
     token_hash,
     utcnow,
 )
+from recruit.extensions import db
 
 
 class InvitationError(ValueError):

@@ -37,9 +37,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
-from recruit import audit
-from recruit.extensions import db
-from recruit.models import (
+from recruit.data.models import (
     Answer,
     Campaign,
     Candidate,
@@ -56,6 +54,8 @@ from recruit.models import (
     token_hash,
     utcnow,
 )
+from recruit.extensions import db
+from recruit.services import audit
 
 ERASED = "[effacé]"
 DEFAULT_RETENTION_MONTHS = 24

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import pandas as pd
 import sqlalchemy as sa
 
-from recruit import results
-from recruit.bank import Form
+from recruit.core.bank import Form
+from recruit.data.models import DECISIONS, Answer, Candidate, Decision, Invitation, User
 from recruit.extensions import db
-from recruit.models import DECISIONS, Answer, Candidate, Decision, Invitation, User
+from recruit.services import results
 
 PAGE_SIZE = 50
 MAX_COMPARE = 4

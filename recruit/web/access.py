@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from flask import Flask, abort, g, redirect, request, session, url_for
 from flask_login import current_user, login_required
 
-from recruit import sessions
+from recruit.data.models import Campaign, Invitation, User, utcnow
 from recruit.extensions import db
-from recruit.models import Campaign, Invitation, User, utcnow
+from recruit.services import sessions
 
 READ_ROLES = ("admin", "recruiter", "hr")
 WRITE_ROLES = ("admin", "recruiter")

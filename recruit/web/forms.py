@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from wtforms.i18n import messages_path
 from wtforms.validators import ValidationError
 
-from recruit.textcheck import has_control_chars
+from recruit.core.textcheck import has_control_chars
 
 
 @cache

@@ -15,10 +15,10 @@ from datetime import datetime
 import pandas as pd
 import sqlalchemy as sa
 
-from recruit import frames, norms, scoring
-from recruit.bank import Bank, Form
-from recruit.extensions import db
-from recruit.models import (
+from recruit.core import norms, scoring
+from recruit.core.bank import Bank, Form
+from recruit.data import frames
+from recruit.data.models import (
     Answer,
     Campaign,
     FormVersion,
@@ -30,6 +30,7 @@ from recruit.models import (
     insert_missing,
     utcnow,
 )
+from recruit.extensions import db
 
 NORMS = ("campaign", "pooled", "reference")
 

@@ -23,7 +23,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from recruit.bank import RATING_MAX, RATING_MIN, Form, Item
+from recruit.core.bank import RATING_MAX, RATING_MIN, Form, Item
 
 METHOD = "pomp-v1"
 METHOD_STANDARDIZED = "pomp-v1+rating-std"

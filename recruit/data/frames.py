@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import pandas as pd
 import sqlalchemy as sa
 
+from recruit.data.models import Campaign, Invitation, Result, ScaleScore
 from recruit.extensions import db
-from recruit.models import Campaign, Invitation, Result, ScaleScore
 
 COMPOSITE = "composite"
 # Columns of `scores`, before the one column per scale.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_login import current_user
 
+from recruit.data.models import AuditEvent
 from recruit.extensions import db
-from recruit.models import AuditEvent
 
 
 def record(
