@@ -37,9 +37,10 @@ def dashboard():
     data = services.dashboard(bank, access.organisation_id(), ids, period)
     all_campaigns = services.selected_campaigns(access.organisation_id(), None)
     forms = {(c.form_id, c.language): bank.get(c.form_id, c.language) for c in data.campaigns}
-    labels = {"composite": _("Indice d'orientation service")}
+    labels = {results.COMPOSITE: str(results.COMPOSITE_LABEL)}
     for form in forms.values():
-        labels.update({s.id: s.label for s in form.scales if s.id not in labels})
+        for scale, label in results.scale_labels(form).items():
+            labels.setdefault(scale, label)
     # The campaigns' rows, grouped once for every scale's chart and its table.
     groups = list(data.scores.groupby("campaign", sort=True)) if not data.scores.empty else []
     boxes, summaries = {}, {}

@@ -69,8 +69,6 @@ ID_COLUMNS = [
     "completed_at",
 ]
 NORM_COLUMNS = ["norm_kind", "norm_pool", "norm_n", "norm_provisional", "norm_method"]
-# Text typed by people (candidates, recruiters, an ATS): what formula injection would ride on.
-# Every text column is neutralized anyway; these are the ones that matter.
 DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -225,11 +223,7 @@ NOTE = _l(
     "Le test est un élément d'appréciation parmi d'autres : il éclaire une décision, il ne la "
     "prend pas. Aucune candidature ne doit être écartée sur ce seul résultat."
 )
-NORM_KINDS = {
-    "campaign": _l("chaque campagne est son propre groupe de comparaison"),
-    "pooled": _l("les campagnes choisies réunies en un seul groupe"),
-    "reference": _l("norme de référence enregistrée de l'organisation, par questionnaire"),
-}
+NORM_KINDS = results.NORM_DESCRIPTIONS
 NORM_METHODS = {
     "standard": _l("standard : moyenne et écart-type"),
     "robust": _l("robuste : médiane et 1,4826 x écart absolu médian"),

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import pandas as pd
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
 from recruit.core import norms, scoring
 from recruit.core.bank import Bank, Form
@@ -32,7 +33,25 @@ from recruit.data.models import (
 )
 from recruit.extensions import db
 
-NORMS = ("campaign", "pooled", "reference")
+# The norms a user may pick, by name: the one place their names and labels are written.
+NORM_LABELS = {
+    "campaign": _l("Chaque campagne"),
+    "pooled": _l("Campagnes regroupées"),
+    "reference": _l("Référence de l'organisation"),
+}
+NORM_DESCRIPTIONS = {
+    "campaign": _l("chaque campagne est son propre groupe de comparaison"),
+    "pooled": _l("les campagnes choisies réunies en un seul groupe"),
+    "reference": _l("norme de référence enregistrée de l'organisation, par questionnaire"),
+}
+NORMS = tuple(NORM_LABELS)
+COMPOSITE = frames.COMPOSITE
+COMPOSITE_LABEL = _l("Indice d'orientation service")
+
+
+def scale_labels(form: Form) -> dict[str, str]:
+    """The composite's label and each scale's, by id: what every page and export shows."""
+    return {COMPOSITE: str(COMPOSITE_LABEL)} | {s.id: s.label for s in form.scales}
 
 
 class NormUnavailable(LookupError):
