@@ -1,46 +1,44 @@
-"""Server-side SVG charts for the recruiter pages: no script, no inline style, text escaped."""
+"""Server-side SVG charts for the recruiter pages: no script, no inline style, text escaped.
+
+``profile_svg`` follows the conventions of ``recruit.charts.svg`` and shares its text
+helpers, sizes and colours with the HR charts (``recruit.charts.text``, ``recruit.charts.style``).
+"""
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from recruit.charts.text import clean as _clean
-from recruit.charts.text import num as _num
-from recruit.charts.text import text_width as _text_width
-from recruit.charts.text import truncate as _truncate
-from recruit.charts.text import wrap as _wrap
+from recruit.charts.style import (
+    FONT,
+    LINE,
+    MUTED,
+    PAD,
+    PROFILE_GRID,
+    REFERENCE,
+    SCALE_LABEL_LINES,
+    SERIES,
+    SWATCH_H,
+    SWATCH_W,
+    TEXT,
+    WHITE,
+)
+from recruit.charts.svg import check_id, document, label_lines, legend, row_rule
+from recruit.charts.text import clean, num, wrap
 
 __all__ = ["profile_svg"]
 
-WIDTH = 640
-PAD = 12
-FONT = 22  # viewBox units: about 12 px when the chart is shown 340-360 px wide
-LINE = 26
 LABEL_W = 232
 PLOT_LEFT = 262
 PLOT_RIGHT = 618
 BAR_H = 16
 BAR_GAP = 4
 ROW_PAD = 14
-SWATCH_W = 30
-SWATCH_H = 18
-TEXT = "#222222"
-MUTED = "#555555"
-GRID = "#d4d4d4"
-RULE = "#e4e4e4"
-REFERENCE = "#333333"
-FONT_FAMILY = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
-MAX_LABEL_LINES = 3
 MAX_CANDIDATES = 4
-COLOURS = ("#1f5f8b", "#b35c00", "#2e7d32", "#6a3d9a")
-STYLES = ("solid", "hatch", "dots", "outline")
-
-_ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+STYLES = ("solid", "hatch", "dots", "outline")  # with SERIES: one look per candidate
 
 
 @dataclass(frozen=True)
@@ -71,9 +69,9 @@ def _fill(index: int, chart_id: str) -> str:
     """Return the fill of a candidate's bars and swatch."""
     style = STYLES[index]
     if style == "solid":
-        return COLOURS[index]
+        return SERIES[index]
     if style == "outline":
-        return "#ffffff"
+        return WHITE
     return f"url(#{chart_id}-pattern-{index})"
 
 
@@ -81,19 +79,19 @@ def _patterns(count: int, chart_id: str) -> list[str]:
     """Build the <pattern> definitions used by the hatched and dotted candidates."""
     parts: list[str] = []
     for index in range(count):
-        colour = COLOURS[index]
+        colour = SERIES[index]
         pid = f"{chart_id}-pattern-{index}"
         if STYLES[index] == "hatch":
             parts.append(
                 f'<pattern id="{pid}" patternUnits="userSpaceOnUse" width="7" height="7" '
                 f'patternTransform="rotate(45)">'
-                f'<rect width="7" height="7" fill="#ffffff"/>'
+                f'<rect width="7" height="7" fill="{WHITE}"/>'
                 f'<rect width="3" height="7" fill="{colour}"/></pattern>'
             )
         elif STYLES[index] == "dots":
             parts.append(
                 f'<pattern id="{pid}" patternUnits="userSpaceOnUse" width="6" height="6">'
-                f'<rect width="6" height="6" fill="#ffffff"/>'
+                f'<rect width="6" height="6" fill="{WHITE}"/>'
                 f'<circle cx="3" cy="3" r="1.9" fill="{colour}"/></pattern>'
             )
     return parts
@@ -129,145 +127,136 @@ def profile_svg(
         raise ValueError("at least one scale is needed")
     if not low < 50 < high:
         raise ValueError(f"the range [{low}, {high}] must contain 50 strictly inside")
-    if not _ID.fullmatch(chart_id):
-        raise ValueError("chart_id must be a valid id (letter, then letters, digits, - or _)")
+    check_id(chart_id)
 
-    names = [_clean(name) for name, _ in candidates]
+    names = [clean(name) for name, _ in candidates]
     scores = [[_score(values.get(scale_id)) for _, values in candidates] for scale_id, _ in scales]
-    labels = [_clean(label) for _, label in scales]
-    count = len(candidates)
-    x50 = _x(50, low, high)
-    body: list[str] = []
+    labels = [clean(label) for _, label in scales]
+    with_missing = any(value is None for row in scores for value in row)
+    legend_parts, top = _legend(names, chart_id, clean(missing) if with_missing else None)
 
-    # Legend: one swatch and name per candidate, flowing onto as many lines as needed.
-    items: list[tuple[str, str]] = []
-    for index, name in enumerate(names):
-        swatch = (
-            f'<rect class="swatch" x="0" y="{_num(-SWATCH_H + 3)}" width="{SWATCH_W}" '
-            f'height="{SWATCH_H}" fill="{_fill(index, chart_id)}" stroke="{COLOURS[index]}" '
-            f'stroke-width="2"/>'
-        )
-        items.append((swatch, _truncate(name, WIDTH - 2 * PAD - SWATCH_W - 8)))
-    if any(value is None for row in scores for value in row):
-        marker = (
-            f'<text x="{SWATCH_W / 2}" y="1" text-anchor="middle" font-size="26" '
-            f'font-weight="bold" fill="{MUTED}">–</text>'
-        )
-        items.append((marker, _truncate(_clean(missing), WIDTH - 2 * PAD - SWATCH_W - 8)))
-    x, y = float(PAD), PAD + FONT * 0.8
-    for index, (swatch, label) in enumerate(items):
-        item_w = SWATCH_W + 8 + _text_width(label)
-        if x > PAD and x + item_w > WIDTH - PAD:
-            x, y = float(PAD), y + LINE + 4
-        kind = "legend-item" if index < count else "legend-missing"
-        body.append(
-            f'<g class="{kind}" transform="translate({_num(x)} {_num(y)})">{swatch}'
-            f'<text x="{SWATCH_W + 8}" y="0" fill="{TEXT}">{escape(label)}</text></g>'
-        )
-        x += item_w + 22
-    top = y + FONT * 0.3 + 16
-
-    # Rows: label on the left, one bar per candidate from the T=50 line.
-    block = count * BAR_H + (count - 1) * BAR_GAP
-    row_top = top
     rows: list[str] = []
     desc: list[str] = []
+    bottom = top
     for label, row in zip(labels, scores, strict=True):
-        lines = _wrap(label, LABEL_W, MAX_LABEL_LINES)
-        row_h = max(block, len(lines) * LINE) + ROW_PAD
-        text_y = row_top + (row_h - len(lines) * LINE) / 2 + LINE * 0.5 + FONT * 0.35
-        tspans = "".join(
-            f'<tspan x="{PAD}" y="{_num(text_y + i * LINE)}">{escape(line)}</tspan>'
-            for i, line in enumerate(lines)
-        )
-        tooltip = f"<title>{escape(label)}</title>" if " ".join(lines) != label else ""
-        rows.append(f'<text class="scale-label" fill="{TEXT}">{tooltip}{tspans}</text>')
-        bar_top = row_top + (row_h - block) / 2
-        for index, value in enumerate(row):
-            y0 = bar_top + index * (BAR_H + BAR_GAP)
-            mid = y0 + BAR_H / 2
-            if value is None:
-                rows.append(
-                    f'<rect class="missing-gap" x="{_num(x50 - 9)}" y="{_num(y0)}" width="18" '
-                    f'height="{BAR_H}" fill="#ffffff"/>'
-                    f'<text class="missing" x="{_num(x50)}" y="{_num(mid + 8)}" '
-                    f'text-anchor="middle" font-size="26" font-weight="bold" '
-                    f'fill="{MUTED}">–</text>'
-                )
-                continue
-            bar = _bar(value, low, high)
-            rows.append(
-                f'<rect class="bar" data-candidate="{index}" x="{_num(bar.x)}" '
-                f'y="{_num(y0)}" width="{_num(bar.width)}" height="{BAR_H}" '
-                f'fill="{_fill(index, chart_id)}" stroke="{COLOURS[index]}" stroke-width="2"/>'
-            )
-            if bar.width < 2:
-                rows.append(
-                    f'<circle class="at-mean" cx="{_num(x50)}" cy="{_num(mid)}" r="5" '
-                    f'fill="{COLOURS[index]}"/>'
-                )
-            if bar.clipped:
-                tip = bar.x + bar.width + 11 if bar.clipped > 0 else bar.x - 11
-                base = tip - 8 * bar.clipped
-                rows.append(
-                    f'<polygon class="clipped" points="{_num(base)},{_num(y0)} '
-                    f'{_num(tip)},{_num(mid)} {_num(base)},{_num(y0 + BAR_H)}" '
-                    f'fill="{COLOURS[index]}"/>'
-                )
+        parts, bottom = _scale_row(label, row, bottom, chart_id, low, high)
+        rows += parts
         spoken = ", ".join(
             f"{name} {missing if value is None else _spoken(value)}"
             for name, value in zip(names, row, strict=True)
         )
         desc.append(f"{label} : {spoken}.")
-        row_top += row_h
-        rows.append(
-            f'<line class="row-rule" x1="{PAD}" x2="{WIDTH - PAD}" y1="{_num(row_top)}" '
-            f'y2="{_num(row_top)}" stroke="{RULE}" stroke-width="1"/>'
-        )
-    bottom = row_top
+    grid, height = _grid(top, bottom, low, high)
+    body = [*legend_parts, *grid, *rows]
+    defs = _patterns(len(candidates), chart_id)
+    return document("profile-chart", chart_id, title, " ".join(desc), height, body, defs)
 
-    # Grid, reference line and tick labels, drawn under the bars.
-    grid: list[str] = [
-        f'<line class="row-rule" x1="{PAD}" x2="{WIDTH - PAD}" y1="{_num(top)}" '
-        f'y2="{_num(top)}" stroke="{RULE}" stroke-width="1"/>'
+
+def _legend(names: list[str], chart_id: str, missing: str | None) -> tuple[list[str], float]:
+    """One swatch and name per candidate, then the missing-score mark when ``missing``.
+
+    Returns the parts and the top of the first row.
+    """
+    items: list[tuple[str, str, str]] = []
+    for index, name in enumerate(names):
+        swatch = (
+            f'<rect class="swatch" x="0" y="{num(-SWATCH_H + 3)}" width="{SWATCH_W}" '
+            f'height="{SWATCH_H}" fill="{_fill(index, chart_id)}" stroke="{SERIES[index]}" '
+            f'stroke-width="2"/>'
+        )
+        items.append(('class="legend-item"', swatch, name))
+    if missing is not None:
+        marker = (
+            f'<text x="{SWATCH_W / 2}" y="1" text-anchor="middle" font-size="26" '
+            f'font-weight="bold" fill="{MUTED}">–</text>'
+        )
+        items.append(('class="legend-missing"', marker, missing))
+    parts, y = legend(items)
+    return parts, y + FONT * 0.3 + 16
+
+
+def _scale_row(
+    label: str, row: list[float | None], top: float, chart_id: str, low: float, high: float
+) -> tuple[list[str], float]:
+    """One scale's row from y=top: its label on the left, one bar per candidate, a rule.
+
+    Returns the parts and the bottom of the row.
+    """
+    count = len(row)
+    block = count * BAR_H + (count - 1) * BAR_GAP
+    lines = wrap(label, LABEL_W, SCALE_LABEL_LINES)
+    row_h = max(block, len(lines) * LINE) + ROW_PAD
+    text_y = top + (row_h - len(lines) * LINE) / 2 + LINE * 0.5 + FONT * 0.35
+    parts = [label_lines(lines, PAD, text_y, "scale-label", label)]
+    bar_top = top + (row_h - block) / 2
+    for index, value in enumerate(row):
+        y0 = bar_top + index * (BAR_H + BAR_GAP)
+        parts += _candidate_bar(index, value, y0, chart_id, low, high)
+    parts.append(row_rule(top + row_h))
+    return parts, top + row_h
+
+
+def _candidate_bar(
+    index: int, value: float | None, y0: float, chart_id: str, low: float, high: float
+) -> list[str]:
+    """One candidate's bar from the T=50 line, a dot at 50, an arrow when clipped, or a gap."""
+    x50 = _x(50, low, high)
+    mid = y0 + BAR_H / 2
+    if value is None:
+        return [
+            f'<rect class="missing-gap" x="{num(x50 - 9)}" y="{num(y0)}" width="18" '
+            f'height="{BAR_H}" fill="{WHITE}"/>'
+            f'<text class="missing" x="{num(x50)}" y="{num(mid + 8)}" '
+            f'text-anchor="middle" font-size="26" font-weight="bold" '
+            f'fill="{MUTED}">–</text>'
+        ]
+    bar = _bar(value, low, high)
+    parts = [
+        f'<rect class="bar" data-candidate="{index}" x="{num(bar.x)}" '
+        f'y="{num(y0)}" width="{num(bar.width)}" height="{BAR_H}" '
+        f'fill="{_fill(index, chart_id)}" stroke="{SERIES[index]}" stroke-width="2"/>'
     ]
+    if bar.width < 2:
+        parts.append(
+            f'<circle class="at-mean" cx="{num(x50)}" cy="{num(mid)}" r="5" '
+            f'fill="{SERIES[index]}"/>'
+        )
+    if bar.clipped:
+        tip = bar.x + bar.width + 11 if bar.clipped > 0 else bar.x - 11
+        base = tip - 8 * bar.clipped
+        parts.append(
+            f'<polygon class="clipped" points="{num(base)},{num(y0)} '
+            f'{num(tip)},{num(mid)} {num(base)},{num(y0 + BAR_H)}" '
+            f'fill="{SERIES[index]}"/>'
+        )
+    return parts
+
+
+def _grid(top: float, bottom: float, low: float, high: float) -> tuple[list[str], float]:
+    """Grid every 10 points, tick labels and the T=50 reference line, drawn under the bars.
+
+    Returns the parts and the chart's height.
+    """
+    parts = [row_rule(top)]
     tick_y = bottom + 8 + FONT * 0.8
     ticks = range(math.floor(low / 10) * 10 + 10, math.ceil(high / 10) * 10, 10)
     for t in ticks:
         if not low < t < high:
             continue
-        tx = _num(_x(t, low, high))
+        tx = num(_x(t, low, high))
         if t != 50:
-            grid.append(
-                f'<line class="grid" data-t="{t}" x1="{tx}" x2="{tx}" y1="{_num(top)}" '
-                f'y2="{_num(bottom + 4)}" stroke="{GRID}" stroke-width="1"/>'
+            parts.append(
+                f'<line class="grid" data-t="{t}" x1="{tx}" x2="{tx}" y1="{num(top)}" '
+                f'y2="{num(bottom + 4)}" stroke="{PROFILE_GRID}" stroke-width="1"/>'
             )
         weight = ' font-weight="bold"' if t == 50 else ""
-        grid.append(
-            f'<text class="tick" x="{tx}" y="{_num(tick_y)}" text-anchor="middle" '
+        parts.append(
+            f'<text class="tick" x="{tx}" y="{num(tick_y)}" text-anchor="middle" '
             f'fill="{TEXT if t == 50 else MUTED}"{weight}>{t}</text>'
         )
-    reference = (
-        f'<line class="reference" data-t="50" x1="{_num(x50)}" x2="{_num(x50)}" '
-        f'y1="{_num(top)}" y2="{_num(bottom + 6)}" stroke="{REFERENCE}" stroke-width="2"/>'
+    x50 = num(_x(50, low, high))
+    parts.append(
+        f'<line class="reference" data-t="50" x1="{x50}" x2="{x50}" '
+        f'y1="{num(top)}" y2="{num(bottom + 6)}" stroke="{REFERENCE}" stroke-width="2"/>'
     )
-    height = tick_y + FONT * 0.3 + PAD
-
-    defs = _patterns(count, chart_id)
-    svg = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="profile-chart" '
-        f'viewBox="0 0 {WIDTH} {_num(height)}" width="100%" role="img" '
-        f'aria-labelledby="{chart_id}-title {chart_id}-desc" '
-        f'font-family="{FONT_FAMILY}" font-size="{FONT}">',
-        f'<title id="{chart_id}-title">{escape(_clean(title))}</title>',
-        f'<desc id="{chart_id}-desc">{escape(" ".join(desc))}</desc>',
-        f"<defs>{''.join(defs)}</defs>" if defs else "",
-        f'<rect class="background" width="{WIDTH}" height="{_num(height)}" fill="#ffffff"/>',
-        *body,
-        *grid,
-        reference,
-        *rows,
-        "</svg>",
-    ]
-    drawing = "".join(svg)
-    return Markup(drawing)  # nosec B704 # every text in it is escaped above
+    return parts, tick_y + FONT * 0.3 + PAD

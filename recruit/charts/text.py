@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-FONT = 22  # viewBox units: about 12 px when a 640-wide chart is shown 340-360 px wide
+from recruit.charts.style import FONT
+
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NARROW = set("fijlrtI!|.,:;'’()[]-  ")
 _WIDE = set("mwMW@%")

@@ -113,7 +113,8 @@ class Candidate(db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), index=True)
     external_id: Mapped[str | None] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Set once when the identity was removed (retention purge or erasure): see recruit.privacy.
+    # Set once when the identity was removed (retention purge or erasure):
+    # see recruit.services.privacy.
     anonymised_at: Mapped[datetime | None]
 
 
@@ -257,7 +258,7 @@ class ReferenceNorm(db.Model):
 
 
 class ReferenceNormScale(db.Model):
-    """One scale's row of a reference norm table (see recruit.norms.fit_norms)."""
+    """One scale's row of a reference norm table (see recruit.core.norms.fit_norms)."""
 
     __tablename__ = "reference_norm_scales"
 

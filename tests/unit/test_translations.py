@@ -71,8 +71,9 @@ def test_every_string_has_an_english_translation_and_the_mo_file_is_current():
 
 
 def test_every_form_reads_the_form_library_catalogue_once():
-    # Flask-WTF's own base reads WTForms' catalogue from disk on each request; recruit.web.forms.Form
-    # keeps it per language. A form deriving from FlaskForm directly would read it again.
+    # Flask-WTF's own base reads WTForms' catalogue from disk on each request;
+    # recruit.web.forms.Form keeps it per language. A form deriving from FlaskForm directly
+    # would read it again.
     import ast
 
     package = Path(__file__).resolve().parents[2] / "recruit"
