@@ -56,7 +56,7 @@ class IdConverter(IntegerConverter):
 
     werkzeug's own `int(min=..., max=...)` checks the bounds after matching, and a GET whose id
     is out of bounds then gets 405 (the POST rule at the same path still "matched"), not 404.
-    Ids past the 32-bit columns' range are the views' 404 (recruit.access.MAX_ID).
+    Ids past the 32-bit columns' range are the views' 404 (recruit.web.access.MAX_ID).
     """
 
     regex = r"[1-9][0-9]{0,17}"

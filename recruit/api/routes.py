@@ -1,16 +1,15 @@
 """JSON API v1: forms, campaigns, invitations and results for an ATS, by bearer API key.
 
 Every view reads the organisation from the key (``organisation_id()``); ids of another
-organisation are 404. Views parse (the schemas), call the shared services, commit once.
+organisation are 404. Views parse (the schemas) and call one function of recruit.api.services,
+which commits once when it writes.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from http import HTTPStatus
 
-import sqlalchemy as sa
 from flask import Response, current_app, g, request, url_for
 from flask_smorest import Blueprint
 
@@ -31,11 +30,7 @@ from recruit.api.schemas import (
     ResultPageSchema,
     ResultsArgsSchema,
 )
-from recruit.data import questions
-from recruit.data.models import Campaign, Organisation, utcnow
-from recruit.extensions import db
-from recruit.services import apikeys, audit, exports, invitations, outbox
-from recruit.services.results import NormUnavailable
+from recruit.services import exports
 from recruit.web import security
 
 bp = Blueprint(
@@ -50,8 +45,6 @@ errors.register(bp)
 PUBLIC_ENDPOINTS = {"api.openapi"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 MAX_JSON_DEPTH = 32  # arrays and objects within one another; our bodies need 3
-# last_used_at is written at most once a minute per key, not on every request.
-LAST_USED_PRECISION = timedelta(minutes=1)
 CAMPAIGN_ID = "<api_id:campaign_id>"  # recruit.api.openapi.IdConverter
 INVITATION_ID = "<api_id:invitation_id>"
 
@@ -72,6 +65,11 @@ def organisation_id() -> int:
     return g.organisation_id
 
 
+def caller() -> services.Caller:
+    """The request's API key and its organisation, for the writes it makes and audits."""
+    return services.Caller(g.organisation_id, g.api_key_id)
+
+
 @bp.before_request
 def authenticate():
     """Every operation but the document needs a live key: `Authorization: Bearer <key>`."""
@@ -80,14 +78,10 @@ def authenticate():
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     if not scheme:
         raise unauthorized("missing_key", "Send an API key: `Authorization: Bearer <key>`.")
-    record = apikeys.authenticate(key.strip()) if scheme.lower() == "bearer" else None
-    if record is None:
+    found = services.use_key(key.strip()) if scheme.lower() == "bearer" else None
+    if found is None:
         raise unauthorized("invalid_key", "This API key is unknown or revoked.")
-    g.api_key_id, g.organisation_id = record.id, record.organisation_id
-    now = utcnow()
-    if record.last_used_at is None or now - record.last_used_at >= LAST_USED_PRECISION:
-        record.last_used_at = now
-        db.session.commit()
+    g.api_key_id, g.organisation_id = found
 
 
 @bp.before_request
@@ -132,18 +126,6 @@ def _too_deep() -> ApiError:
     )
 
 
-def audit_record(action: str, target_type: str, target_id: int, **details) -> None:
-    """An audit event for an API call: the key's organisation and the key's id, no user."""
-    audit.record(
-        action,
-        target_type,
-        target_id,
-        organisation_id=g.organisation_id,
-        api_key=g.api_key_id,
-        **details,
-    )
-
-
 # --- The document ---------------------------------------------------------------------------
 
 
@@ -165,8 +147,7 @@ def openapi():
 @documented_errors(400)
 def forms(args):
     """The bank's forms, with their languages, scales and versions."""
-    described = services.describe_forms(questions.bank())
-    return services.page_in_memory(described, args["page"], args["per_page"])
+    return services.forms_page(args["page"], args["per_page"])
 
 
 # --- Campaigns ------------------------------------------------------------------------------
@@ -178,26 +159,9 @@ def forms(args):
 @documented_errors(400, 413, 415, 422)
 def create_campaign(fields):
     """Open a campaign: one job at one site, with one form in one language."""
-    form = services.form_for(questions.bank(), fields["form_id"], fields["language"])
-    deadline = fields["deadline"]
-    if deadline is not None and deadline < utcnow().date():
-        raise ApiError(422, "deadline_past", "The deadline is already past.", field="deadline")
-    organisation = db.session.get(Organisation, organisation_id())
-    try:
-        campaign = invitations.open_campaign(
-            organisation,
-            form,
-            title=fields["title"],
-            site=fields["site"],
-            invitation_days=fields["invitation_days"],
-            deadline=deadline,
-        )
-    except invitations.InvitationError as exc:
-        raise ApiError(422, "invalid_input", str(exc)) from None
-    audit_record("campaign_opened", "campaign", campaign.id)
-    db.session.commit()
-    location = url_for(".campaign", campaign_id=campaign.id)
-    return services.describe_campaign(campaign, {}), 201, {"Location": location}
+    described = services.open_campaign(caller(), fields)
+    location = url_for(".campaign", campaign_id=described["id"])
+    return described, 201, {"Location": location}
 
 
 @bp.get("/campaigns")
@@ -206,17 +170,9 @@ def create_campaign(fields):
 @documented_errors(400)
 def list_campaigns(args):
     """The organisation's campaigns, newest first, with their counts and completion rate."""
-    query = (
-        sa.select(Campaign)
-        .where(Campaign.organisation_id == organisation_id())
-        .order_by(Campaign.id.desc())
+    return services.campaigns_page(
+        organisation_id(), args.get("status"), args["page"], args["per_page"]
     )
-    if "status" in args:
-        query = query.where(Campaign.status == args["status"])
-    total, rows = services.paginate(query, args["page"], args["per_page"])
-    counts = invitations.campaign_counts(organisation_id())
-    items = [services.describe_campaign(campaign, counts) for (campaign,) in rows]
-    return services.page_of(total, args["page"], args["per_page"], items)
 
 
 @bp.get(f"/campaigns/{CAMPAIGN_ID}")
@@ -224,8 +180,7 @@ def list_campaigns(args):
 @documented_errors(404)
 def campaign(campaign_id: int):
     """One campaign with its counts."""
-    found = services.campaign_or_404(organisation_id(), campaign_id)
-    return services.describe_campaign(found, invitations.campaign_counts(organisation_id()))
+    return services.campaign_detail(organisation_id(), campaign_id)
 
 
 # --- Invitations ----------------------------------------------------------------------------
@@ -258,24 +213,7 @@ def campaign(campaign_id: int):
 @documented_errors(400, 404, 413, 415, 422)
 def invite(campaign_id: int):
     """Invite candidates into a campaign; each gets a personal link (emails optional)."""
-    campaign = services.campaign_or_404(organisation_id(), campaign_id)
-    rows, send_email = services.parse_invitation_request(g.json_body)
-    invitations.lock_for_invitations(campaign)  # checked and invited in one step
-    clean = services.check_candidates(campaign, rows)
-    invited = invitations.invite_many(campaign, clean)
-    if send_email:
-        for invitation in invited:
-            outbox.enqueue(invitation, "invitation")
-    audit_record(
-        "candidates_invited", "campaign", campaign.id, count=len(invited), emails=send_email
-    )
-    now = utcnow()
-    # Described before the commit expires them: no reload, one query per row, afterwards.
-    items = [services.describe_invitation(i, i.candidate, now) for i in invited]
-    db.session.commit()
-    if send_email and (worker := current_app.extensions.get("recruit.mail_worker")):
-        worker.notify()
-    return {"items": items, "send_email": send_email}, 201
+    return services.invite_candidates(caller(), campaign_id, g.json_body), 201
 
 
 @bp.get(f"/campaigns/{CAMPAIGN_ID}/invitations")
@@ -284,12 +222,9 @@ def invite(campaign_id: int):
 @documented_errors(400, 404)
 def list_invitations(args, campaign_id: int):
     """The campaign's invitations, oldest first; the link only while it can be used."""
-    found = services.campaign_or_404(organisation_id(), campaign_id)
-    now = utcnow()
-    query = services.invitations_query(found, args.get("status"), now)
-    total, rows = services.paginate(query, args["page"], args["per_page"])
-    items = [services.describe_invitation(i, c, now) for i, c in rows]
-    return services.page_of(total, args["page"], args["per_page"], items)
+    return services.invitations_page(
+        organisation_id(), campaign_id, args.get("status"), args["page"], args["per_page"]
+    )
 
 
 @bp.get(f"/campaigns/{CAMPAIGN_ID}/invitations/{INVITATION_ID}")
@@ -297,9 +232,7 @@ def list_invitations(args, campaign_id: int):
 @documented_errors(404)
 def invitation(campaign_id: int, invitation_id: int):
     """One invitation of the campaign, to follow its status."""
-    found = services.campaign_or_404(organisation_id(), campaign_id)
-    invitation, candidate = services.invitation_or_404(found, invitation_id)
-    return services.describe_invitation(invitation, candidate, utcnow())
+    return services.invitation_detail(organisation_id(), campaign_id, invitation_id)
 
 
 # --- Results --------------------------------------------------------------------------------
@@ -315,29 +248,12 @@ def campaign_results(args, campaign_id: int):
     For the composite and every scale: the raw score and z, T, percentile, sten and stanine on
     the norm asked for. `reference` needs a stored reference norm (409 until there is one).
     """
-    found = services.campaign_or_404(organisation_id(), campaign_id)
-    norm, scales, entries = services.campaign_results(found, args["norm"])
-    body = services.page_in_memory(entries, args["page"], args["per_page"])
-    return {**body, "campaign_id": found.id, "norm": norm, "scales": scales}
+    return services.results_page(
+        organisation_id(), campaign_id, args["norm"], args["page"], args["per_page"]
+    )
 
 
 # --- Exports --------------------------------------------------------------------------------
-
-
-def _export(args, *, items: bool):
-    """The export's rows and context for the filters, scoped to the key's organisation."""
-    for campaign_id in args["campaign"]:
-        services.campaign_or_404(organisation_id(), campaign_id)
-    filters = exports.ExportFilters(
-        campaign_ids=tuple(args["campaign"]) or None,
-        date_from=args["start"],
-        date_to=args["end"],
-        norm=args["norm"],
-    )
-    try:
-        return exports.export_frame(organisation_id(), filters, items=items)
-    except NormUnavailable as exc:
-        raise ApiError(409, "norm_unavailable", str(exc), field="norm") from None
 
 
 @bp.get("/export.csv")
@@ -351,7 +267,7 @@ def _export(args, *, items: bool):
 @documented_errors(400, 404, 409)
 def export_csv(args):
     """Every completed candidate with raw and normalized scores, as CSV, streamed."""
-    frame, _context = _export(args, items=False)
+    frame, _context = services.export(organisation_id(), args, items=False)
     return Response(
         exports.csv_chunks(frame, sep=exports.CSV_SEPARATORS[args["sep"]], bom=True),
         content_type=exports.CSV_CONTENT_TYPE,
@@ -371,7 +287,7 @@ def export_csv(args):
 @documented_errors(400, 404, 409)
 def export_xlsx(args):
     """The same rows as an Excel workbook, with the definitions, norms and item statistics."""
-    frame, context = _export(args, items=True)
+    frame, context = services.export(organisation_id(), args, items=True)
     return Response(
         exports.xlsx_stream(frame, context),
         mimetype=exports.XLSX_MIMETYPE,

@@ -22,7 +22,7 @@ CAMPAIGN_STATES = ("open", "closed")
 
 
 def is_clean_text(value: str) -> bool:
-    """No control character, bidirectional mark or lone surrogate (recruit.textcheck)."""
+    """No control character, bidirectional mark or lone surrogate (recruit.core.textcheck)."""
     return not textcheck.has_control_chars(value)
 
 

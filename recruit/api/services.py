@@ -1,26 +1,42 @@
-"""What the API's views need beyond the shared services: checking a batch of candidates,
-scoped look-ups, one page of a query, and the shapes of invitations and results."""
+"""The API's operations, one function per view: scoped look-ups, pages of lists, the shapes
+of campaigns, invitations and results, and the writes, each committed once."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
-from flask import abort
+from flask import abort, current_app
 
+from recruit.api.candidates import check_candidates, parse_invitation_request
 from recruit.api.errors import ApiError
-from recruit.api.schemas import EXTERNAL_ID_MAX, MAX_CANDIDATES, TITLE_MAX, is_clean_text
 from recruit.core.bank import Bank, Form
-from recruit.data.models import Campaign, Candidate, Invitation, ReferenceNorm
+from recruit.data import questions
+from recruit.data.models import (
+    Campaign,
+    Candidate,
+    Invitation,
+    Organisation,
+    ReferenceNorm,
+    utcnow,
+)
 from recruit.extensions import db
-from recruit.services import invitations, links, results
+from recruit.services import apikeys, audit, exports, invitations, links, outbox, results
 from recruit.web import access
 
-ROW_FIELDS = ("name", "email", "external_id")
+# last_used_at is written at most once a minute per key, not on every request.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who makes a request: the organisation of its API key, and the key (for the audit log)."""
+
+    organisation_id: int
+    api_key_id: int
 
 
 def campaign_or_404(organisation_id: int, campaign_id: int) -> Campaign:
@@ -131,143 +147,6 @@ def form_for(bank: Bank, form_id: str, language: str) -> Form:
 
 
 # --- Invitations ----------------------------------------------------------------------------
-
-
-def _problem(index: int, field: str | None, code: str, message: str) -> dict:
-    return {"index": index, "field": field, "code": code, "message": message}
-
-
-def _text(row: dict, key: str) -> str | None:
-    value = row.get(key)
-    return value.strip() if isinstance(value, str) else value
-
-
-def _check_row(index: int, row, seen: dict[str, int]) -> tuple[dict | None, list[dict]]:
-    """One candidate row -> (name, email, external_id) cleaned, and its problems."""
-    if not isinstance(row, dict):
-        return None, [_problem(index, None, "not_an_object", "Each candidate is an object.")]
-    problems = [
-        _problem(index, key, "unknown_field", f"Unknown field '{key}'.")
-        for key in row
-        if key not in ROW_FIELDS
-    ]
-    name = _text(row, "name")
-    if name is None or name == "":
-        problems.append(_problem(index, "name", "missing_name", "A name is required."))
-    elif not isinstance(name, str) or not is_clean_text(name):
-        problems.append(
-            _problem(
-                index,
-                "name",
-                "invalid_name",
-                "The name must be plain text, without control characters or bidirectional marks.",
-            )
-        )
-    elif len(name) > TITLE_MAX:
-        problems.append(
-            _problem(index, "name", "name_too_long", f"At most {TITLE_MAX} characters.")
-        )
-    email = _text(row, "email")
-    if email is None or email == "":
-        problems.append(_problem(index, "email", "missing_email", "An email is required."))
-        email = None
-    elif not isinstance(email, str):
-        problems.append(_problem(index, "email", "invalid_email", "The email must be a string."))
-        email = None
-    else:
-        try:
-            email = validate_email(email, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            problems.append(_problem(index, "email", "invalid_email", str(exc)))
-            email = None
-    external_id = _text(row, "external_id") or None
-    if external_id is not None:
-        if not isinstance(external_id, str) or not is_clean_text(external_id):
-            problems.append(
-                _problem(index, "external_id", "invalid_external_id", "Must be plain text.")
-            )
-        elif len(external_id) > EXTERNAL_ID_MAX:
-            problems.append(
-                _problem(
-                    index,
-                    "external_id",
-                    "external_id_too_long",
-                    f"At most {EXTERNAL_ID_MAX} characters.",
-                )
-            )
-    if email is not None:
-        first = seen.setdefault(email.casefold(), index)
-        if first != index:
-            problems.append(
-                _problem(
-                    index,
-                    "email",
-                    "duplicate_in_list",
-                    f"The same email as the candidate at index {first}.",
-                )
-            )
-    if problems:
-        return None, problems
-    return {"name": name, "email": email, "external_id": external_id}, []
-
-
-def parse_invitation_request(body) -> tuple[list, bool]:
-    """The candidates and send_email of a request: a bare list, or {candidates, send_email}."""
-    send_email = False
-    if isinstance(body, dict):
-        unknown = sorted(set(body) - {"candidates", "send_email"})
-        if unknown:
-            raise ApiError(422, "unknown_field", f"Unknown field '{unknown[0]}'.", field=unknown[0])
-        send_email = body.get("send_email", False)
-        if not isinstance(send_email, bool):
-            raise ApiError(422, "invalid_input", "Must be true or false.", field="send_email")
-        if "candidates" not in body:
-            raise ApiError(
-                422, "missing_candidates", "A list of candidates is required.", field="candidates"
-            )
-        body = body["candidates"]
-    if not isinstance(body, list):
-        raise ApiError(
-            422, "not_a_list", "The candidates must be a list of objects.", field="candidates"
-        )
-    if not body:
-        raise ApiError(422, "no_candidates", "The list of candidates is empty.", field="candidates")
-    if len(body) > MAX_CANDIDATES:
-        raise ApiError(
-            422,
-            "too_many_candidates",
-            f"At most {MAX_CANDIDATES} candidates per request ({len(body)} sent).",
-            field="candidates",
-        )
-    return body, send_email
-
-
-def check_candidates(campaign: Campaign, rows: Sequence) -> list[dict]:
-    """Every row checked, then against the campaign; all or nothing: 422 with every problem."""
-    if campaign.status != "open":
-        raise ApiError(422, "campaign_closed", "The campaign is closed: nobody can be invited.")
-    clean, problems, seen = [], [], {}
-    for index, row in enumerate(rows):
-        checked, row_problems = _check_row(index, row, seen)
-        problems.extend(row_problems)
-        if checked is not None:
-            clean.append((index, checked))
-    taken = invitations.already_invited(campaign, [row["email"] for _, row in clean])
-    problems.extend(
-        _problem(index, "email", "already_invited", "Already has a live link in this campaign.")
-        for index, row in clean
-        if row["email"].lower() in taken
-    )
-    if problems:
-        problems.sort(key=lambda p: p["index"])
-        raise ApiError(
-            422,
-            "invalid_candidates",
-            f"{len({p['index'] for p in problems})} candidate(s) refused; nobody was invited.",
-            field="candidates",
-            problems=problems,
-        )
-    return [row for _, row in clean]
 
 
 def invitation_state(invitation: Invitation, now: datetime) -> str:
@@ -400,3 +279,155 @@ def campaign_results(campaign: Campaign, norm: str) -> tuple[dict, list[str], li
         "built_at": info.built_at,
     }
     return described, scales, entries
+
+
+# --- One function per operation -------------------------------------------------------------
+
+
+def use_key(key: str) -> tuple[int, int] | None:
+    """(key id, organisation id) of a live key, or None; its last use is written down, and
+    committed, at most once a minute."""
+    record = apikeys.authenticate(key)
+    if record is None:
+        return None
+    found = record.id, record.organisation_id  # read before the commit expires the record
+    now = utcnow()
+    if record.last_used_at is None or now - record.last_used_at >= LAST_USED_PRECISION:
+        record.last_used_at = now
+        db.session.commit()
+    return found
+
+
+def _audit(caller: Caller, action: str, target_type: str, target_id: int, **details) -> None:
+    """An audit event for an API call: the key's organisation and the key's id, no user."""
+    audit.record(
+        action,
+        target_type,
+        target_id,
+        organisation_id=caller.organisation_id,
+        api_key=caller.api_key_id,
+        **details,
+    )
+
+
+def _wake_mail_worker() -> None:
+    """Let the mail worker send what was just committed to the outbox, without waiting."""
+    if worker := current_app.extensions.get("recruit.mail_worker"):
+        worker.notify()
+
+
+def forms_page(page: int, per_page: int) -> dict:
+    """One page of the bank's forms."""
+    return page_in_memory(describe_forms(questions.bank()), page, per_page)
+
+
+def open_campaign(caller: Caller, fields: dict) -> dict:
+    """Open a campaign from the request's fields (form, language, title, site, invitation
+    days, deadline); the campaign as described once committed."""
+    form = form_for(questions.bank(), fields["form_id"], fields["language"])
+    deadline = fields["deadline"]
+    if deadline is not None and deadline < utcnow().date():
+        raise ApiError(422, "deadline_past", "The deadline is already past.", field="deadline")
+    organisation = db.session.get(Organisation, caller.organisation_id)
+    try:
+        campaign = invitations.open_campaign(
+            organisation,
+            form,
+            title=fields["title"],
+            site=fields["site"],
+            invitation_days=fields["invitation_days"],
+            deadline=deadline,
+        )
+    except invitations.InvitationError as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+    _audit(caller, "campaign_opened", "campaign", campaign.id)
+    db.session.commit()
+    return describe_campaign(campaign, {})
+
+
+def campaigns_page(organisation_id: int, status: str | None, page: int, per_page: int) -> dict:
+    """One page of the organisation's campaigns, newest first, in one status if given."""
+    query = (
+        sa.select(Campaign)
+        .where(Campaign.organisation_id == organisation_id)
+        .order_by(Campaign.id.desc())
+    )
+    if status is not None:
+        query = query.where(Campaign.status == status)
+    total, rows = paginate(query, page, per_page)
+    counts = invitations.campaign_counts(organisation_id)
+    items = [describe_campaign(campaign, counts) for (campaign,) in rows]
+    return page_of(total, page, per_page, items)
+
+
+def campaign_detail(organisation_id: int, campaign_id: int) -> dict:
+    """One campaign of the organisation with its counts."""
+    found = campaign_or_404(organisation_id, campaign_id)
+    return describe_campaign(found, invitations.campaign_counts(organisation_id))
+
+
+def invite_candidates(caller: Caller, campaign_id: int, body) -> dict:
+    """Invite the candidates of a request body into a campaign, all or nothing; with
+    ``send_email`` their invitations are queued for the mail worker."""
+    campaign = campaign_or_404(caller.organisation_id, campaign_id)
+    rows, send_email = parse_invitation_request(body)
+    invitations.lock_for_invitations(campaign)  # checked and invited in one step
+    clean = check_candidates(campaign, rows)
+    invited = invitations.invite_many(campaign, clean)
+    if send_email:
+        for invitation in invited:
+            outbox.enqueue(invitation, "invitation")
+    _audit(
+        caller, "candidates_invited", "campaign", campaign.id, count=len(invited), emails=send_email
+    )
+    now = utcnow()
+    # Described before the commit expires them: no reload, one query per row, afterwards.
+    items = [describe_invitation(i, i.candidate, now) for i in invited]
+    db.session.commit()
+    if send_email:
+        _wake_mail_worker()
+    return {"items": items, "send_email": send_email}
+
+
+def invitations_page(
+    organisation_id: int, campaign_id: int, state: str | None, page: int, per_page: int
+) -> dict:
+    """One page of the campaign's invitations, oldest first; the link only while usable."""
+    found = campaign_or_404(organisation_id, campaign_id)
+    now = utcnow()
+    total, rows = paginate(invitations_query(found, state, now), page, per_page)
+    items = [describe_invitation(i, c, now) for i, c in rows]
+    return page_of(total, page, per_page, items)
+
+
+def invitation_detail(organisation_id: int, campaign_id: int, invitation_id: int) -> dict:
+    """One invitation of the organisation's campaign."""
+    found = campaign_or_404(organisation_id, campaign_id)
+    invitation, candidate = invitation_or_404(found, invitation_id)
+    return describe_invitation(invitation, candidate, utcnow())
+
+
+def results_page(
+    organisation_id: int, campaign_id: int, norm: str, page: int, per_page: int
+) -> dict:
+    """One page of a campaign's scores on the norm asked for, with the norm and the scales."""
+    found = campaign_or_404(organisation_id, campaign_id)
+    described, scales, entries = campaign_results(found, norm)
+    body = page_in_memory(entries, page, per_page)
+    return {**body, "campaign_id": found.id, "norm": described, "scales": scales}
+
+
+def export(organisation_id: int, args: dict, *, items: bool):
+    """The export's rows and context for the request's filters, scoped to the organisation."""
+    for campaign_id in args["campaign"]:
+        campaign_or_404(organisation_id, campaign_id)
+    filters = exports.ExportFilters(
+        campaign_ids=tuple(args["campaign"]) or None,
+        date_from=args["start"],
+        date_to=args["end"],
+        norm=args["norm"],
+    )
+    try:
+        return exports.export_frame(organisation_id, filters, items=items)
+    except results.NormUnavailable as exc:
+        raise ApiError(409, "norm_unavailable", str(exc), field="norm") from None

@@ -1,6 +1,6 @@
 """Staff accounts: logging in (throttled without locking the real user out), passwords, resets.
 
-Passwords are hashed with scrypt (memory-hard) and must pass ``recruit.passwords``.
+Passwords are hashed with scrypt (memory-hard) and must pass ``recruit.core.passwords``.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class AccountError(ValueError):
 
 
 class WeakPassword(AccountError):
-    """The password is refused; ``weakness`` says why (see recruit.passwords)."""
+    """The password is refused; ``weakness`` says why (see recruit.core.passwords)."""
 
     def __init__(self, weakness: passwords.Weakness):
         super().__init__(weakness.code)

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, TimestampSigner
 
 from recruit.candidate import services
-from recruit.candidate.forms import (
-    ConsentForm,
-    EraseForm,
-    SubmitForm,
-    form_data_from,
-    page_form_class,
-    responses_from,
-)
-from recruit.extensions import db
-from recruit.services import privacy
+from recruit.candidate.forms import ConsentForm, EraseForm, SubmitForm
 
 bp = Blueprint("candidate", __name__, url_prefix="/t")
 
@@ -34,191 +23,126 @@ def _small_bodies_only(endpoint, values):
 
 @bp.errorhandler(services.LinkClosed)
 def link_closed(exc: services.LinkClosed):
-    db.session.rollback()
-    if exc.invitation is not None:
-        g.locale = exc.invitation.campaign.language
-    elif exc.language is not None:
-        g.locale = exc.language
+    services.closed_link(exc)
     template = "candidate/done.html" if exc.state == "completed" else "candidate/closed.html"
     return render_template(template, state=exc.state, invitation=exc.invitation), CLOSED_STATUS[
         exc.state
     ]
 
 
-def _open(token: str, *, for_update: bool = False):
-    invitation = services.open_invitation(token, for_update=for_update)
-    g.locale = invitation.campaign.language
-    return invitation, services.form_for(invitation)
+def _go(token: str, to: services.Redirect, code: int = 302):
+    """The redirect a service asked for, to another view of the same link."""
+    if to.number is None:
+        return redirect(url_for(f".{to.endpoint}", token=token), code)
+    return redirect(url_for(f".{to.endpoint}", token=token, number=to.number), code)
 
 
-def _signer() -> TimestampSigner:
-    return TimestampSigner(current_app.config["SECRET_KEY"], salt="recruit.page-shown")
-
-
-def _page_view(signed: str | None, page: int) -> tuple[float | None, float | None]:
-    """(seconds since the page was shown, when it was shown) from the signed stamp it carried;
-    (None, None) if there is none or it is not this page's."""
-    if not signed:
-        return None, None
-    try:
-        value, shown = _signer().unsign(signed, return_timestamp=True)
-    except BadSignature:
-        return None, None
-    if value.decode() != str(page):
-        return None, None
-    shown_at = shown.timestamp()
-    return time.time() - shown_at, shown_at
-
-
-def _render_welcome(invitation, form, consent_form, status=200):
+def _render_welcome(shown: services.Welcome):
+    refused = shown.consent_form is not None
     return render_template(
-        "candidate/welcome.html", invitation=invitation, form=form, consent_form=consent_form
-    ), status
+        "candidate/welcome.html",
+        invitation=shown.invitation,
+        form=shown.form,
+        consent_form=shown.consent_form if refused else ConsentForm(),
+    ), 400 if refused else 200
+
+
+def _consent_notice(invitation, form) -> str:
+    """The consent notice exactly as the welcome page shows it."""
+    return render_template("candidate/_consent.html", invitation=invitation, form=form)
 
 
 @bp.get("/<token>")
 def welcome(token: str):
-    invitation, form = _open(token)
-    if invitation.status == "started":
-        return redirect(url_for(".resume", token=token))
-    return _render_welcome(invitation, form, ConsentForm())
+    shown = services.welcome(token)
+    if isinstance(shown, services.Redirect):
+        return _go(token, shown)
+    return _render_welcome(shown)
 
 
 @bp.post("/<token>/consent")
 def consent(token: str):
-    invitation, form = _open(token, for_update=True)
-    consent_form = ConsentForm()
-    if invitation.status != "pending":
-        return redirect(url_for(".resume", token=token), 303)
-    if not consent_form.validate():
-        return _render_welcome(invitation, form, consent_form, 400)
-    text = render_template("candidate/_consent.html", invitation=invitation, form=form)
-    services.record_consent(invitation, form, text, invitation.campaign.language)
-    db.session.commit()
-    return redirect(url_for(".page", token=token, number=1), 303)
+    shown = services.give_consent(token, _consent_notice)
+    if isinstance(shown, services.Redirect):
+        return _go(token, shown, 303)
+    return _render_welcome(shown)
 
 
 @bp.get("/<token>/resume")
 def resume(token: str):
-    invitation, form = _open(token)
-    if invitation.status == "pending":
-        return redirect(url_for(".welcome", token=token))
-    first = services.progress(invitation, form, services.stored_answers(invitation)).first_open_page
-    if first is None:
-        return redirect(url_for(".review", token=token))
-    return redirect(url_for(".page", token=token, number=first))
+    return _go(token, services.resume_at(token))
 
 
 @bp.route("/<token>/p/<int:number>", methods=["GET", "POST"])
 def page(token: str, number: int):
-    invitation, form = _open(token, for_update=request.method == "POST")
-    if invitation.status == "pending":
-        return redirect(url_for(".welcome", token=token), 303)
-    stored = services.answer_records(invitation)
-    answers = services.payloads(stored)
-    progress = services.progress(invitation, form, answers)
-    first_open = progress.first_open_page or len(progress.pages) + 1
-    if not 1 <= number <= len(progress.pages) or number > first_open:
-        # No skipping ahead: the candidate goes back to the first page still to answer.
-        return redirect(url_for(".resume", token=token), 303)
-    items = progress.pages[number - 1]
-    first_number = sum(len(p) for p in progress.pages[: number - 1]) + 1
-    form_class, views = page_form_class(form, items, invitation.seed, first_number)
     if request.method == "POST":
-        page_form = form_class()
-        if page_form.validate():
-            seconds, shown_at = _page_view(page_form.shown.data, number)
-            responses = responses_from(page_form, views)
-            services.save_page(
-                invitation, form, number, responses, seconds, stored, shown_at=shown_at
-            )
-            db.session.commit()
-            if number < len(progress.pages):
-                return redirect(url_for(".page", token=token, number=number + 1), 303)
-            return redirect(url_for(".resume", token=token), 303)
-        status = 400
+        shown = services.answer_page(token, number)
     else:
-        page_form = form_class(formdata=None, data=form_data_from(answers, views))
-        status = 200
-    page_form.shown.data = _signer().sign(str(number)).decode()
+        shown = services.show_page(token, number)
+    if isinstance(shown, services.Redirect):
+        return _go(token, shown, 303)
     return render_template(
         "candidate/page.html",
-        invitation=invitation,
-        form=form,
-        page_form=page_form,
-        views=views,
-        number=number,
-        pages=len(progress.pages),
-        answered=len(progress.answered),
-        total=progress.total,
+        invitation=shown.invitation,
+        form=shown.form,
+        page_form=shown.page_form,
+        views=shown.views,
+        number=shown.number,
+        pages=len(shown.progress.pages),
+        answered=len(shown.progress.answered),
+        total=shown.progress.total,
         token=token,
-    ), status
+    ), 400 if shown.refused else 200
 
 
 @bp.get("/<token>/review")
 def review(token: str):
-    invitation, form = _open(token)
-    if invitation.status == "pending":
-        return redirect(url_for(".welcome", token=token))
-    answers = services.stored_answers(invitation)
-    progress = services.progress(invitation, form, answers)
-    if progress.first_open_page is not None:
-        return redirect(url_for(".resume", token=token))
+    shown = services.review(token)
+    if isinstance(shown, services.Redirect):
+        return _go(token, shown)
     return render_template(
         "candidate/review.html",
-        invitation=invitation,
-        form=form,
-        pages=progress.pages,
-        answers=answers,
+        invitation=shown.invitation,
+        form=shown.form,
+        pages=shown.progress.pages,
+        answers=shown.answers,
         submit_form=SubmitForm(),
         token=token,
-        seed=invitation.seed,
+        seed=shown.invitation.seed,
     )
 
 
 @bp.post("/<token>/submit")
 def submit(token: str):
-    invitation, form = _open(token, for_update=True)
-    if not SubmitForm().validate():
+    done = services.submit_test(token)
+    if done is None:
         return render_template("errors/400.html", message=_("La page a expiré.")), 400
-    if invitation.status == "pending":
-        return redirect(url_for(".welcome", token=token), 303)
-    progress = services.progress(invitation, form, services.stored_answers(invitation))
-    if progress.first_open_page is not None:
-        return redirect(url_for(".resume", token=token), 303)
-    services.submit(invitation, form)
-    db.session.commit()
-    return redirect(url_for(".welcome", token=token), 303)
+    return _go(token, done, 303)
 
 
 # --- The candidate's rights on their data ---------------------------------------------------
 
 
-def _render_privacy(invitation, erase_form, status=200):
+def _render_privacy(shown: services.PrivacyShown):
+    refused = shown.erase_form is not None
     return render_template(
         "candidate/privacy.html",
-        invitation=invitation,
-        erase_form=erase_form,
-        live=services.link_state(invitation) in ("pending", "started"),
-    ), status
-
-
-def _open_for_rights(token: str, *, for_update: bool = False):
-    invitation = services.open_for_rights(token, for_update=for_update)
-    g.locale = invitation.campaign.language
-    return invitation
+        invitation=shown.invitation,
+        erase_form=shown.erase_form if refused else EraseForm(),
+        live=shown.live,
+    ), 400 if refused else 200
 
 
 @bp.get("/<token>/privacy")
 def privacy_page(token: str):
     """What is held, a copy to download, and erasure: open whatever the link's state."""
-    return _render_privacy(_open_for_rights(token), EraseForm())
+    return _render_privacy(services.privacy_page(token))
 
 
 @bp.get("/<token>/privacy/data.json")
 def download_data(token: str):
     """The candidate's own data as a JSON file (right of access)."""
-    data = privacy.candidate_data(_open_for_rights(token))
+    data = services.data_copy(token)
     response = current_app.response_class(
         json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json"
     )
@@ -230,12 +154,7 @@ def download_data(token: str):
 @bp.post("/<token>/privacy/erase")
 def erase(token: str):
     """Erase the candidate's identity once they tick the confirmation; the link then says so."""
-    invitation = _open_for_rights(token, for_update=True)
-    erase_form = EraseForm()
-    if not erase_form.validate():
-        return _render_privacy(invitation, erase_form, 400)
-    privacy.erase_candidate(
-        invitation, requested_by="candidate", reason=privacy.CANDIDATE_ERASE_REASON
-    )
-    db.session.commit()
-    return redirect(url_for(".welcome", token=token), 303)
+    shown = services.erase_data(token)
+    if isinstance(shown, services.Redirect):
+        return _go(token, shown, 303)
+    return _render_privacy(shown)

@@ -1,38 +1,55 @@
-"""The candidate's test: link states, consent, saving pages, the final submit and its scores.
+"""The candidate's test: link states, consent, the views of the link, the final submit.
 
-Functions here write through the session without committing; the route commits once.
+One request function per view of the link (``welcome``, ``give_consent``, ``answer_page``...):
+it opens the invitation, says where to go or what to show, and commits once when it wrote
+something. The building blocks it calls (``record_consent`` and ``submit`` here, ``save_page``
+in ``recruit.candidate.answers``) only write through the session; the demo data and the tests
+call them and commit themselves.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import NamedTuple
 
 import sqlalchemy as sa
+from flask import g
 from sqlalchemy.orm import contains_eager
 
-from recruit.core import scoring
-from recruit.core.bank import Form, Item
+from recruit.candidate.answers import (
+    Progress,
+    StoredAnswer,
+    answer_records,
+    page_view,
+    payloads,
+    progress,
+    save_page,
+    stamp,
+    stored_answers,
+)
+from recruit.candidate.forms import (
+    ConsentForm,
+    EraseForm,
+    ItemView,
+    PageFormBase,
+    SubmitForm,
+    form_data_from,
+    page_form_class,
+    responses_from,
+)
+from recruit.core.bank import Form
 from recruit.data import questions
 from recruit.data.models import (
-    Answer,
     ConsentText,
     Invitation,
-    PageTime,
-    dialect_insert,
     insert_missing,
-    session_dialect,
     token_hash,
     utcnow,
 )
 from recruit.extensions import db
-from recruit.services import privacy, results
-
-# Longest time one page visit may count for: a tab left open overnight is not "time on page".
-MAX_PAGE_SECONDS = 2 * 3600
+from recruit.services import invitations, privacy, results
 
 
 class LinkClosed(Exception):
@@ -148,177 +165,256 @@ def record_consent(invitation: Invitation, form: Form, text: str, language: str)
     return True
 
 
-class StoredAnswer(NamedTuple):
-    payload: dict
-    form_version: str
-
-
-def answer_records(invitation: Invitation) -> dict[str, StoredAnswer]:
-    """The invitation's answers with the form version each was given in, by item id."""
-    rows = db.session.connection().execute(_ANSWER_RECORDS, {"invitation_id": invitation.id})
-    return {item_id: StoredAnswer(payload, version) for item_id, payload, version in rows}
-
-
-# Statements of every candidate request are built once: building one costs as much as running it.
-# These are Core statements run on the session's connection (same transaction): they load or
-# write no ORM object, so the ORM's execution layer has nothing to add.
-_ANSWER_RECORDS = sa.select(Answer.item_id, Answer.payload, Answer.form_version).where(
-    Answer.invitation_id == sa.bindparam("invitation_id")
-)
-
-
-def payloads(records: Mapping[str, StoredAnswer]) -> dict[str, dict]:
-    return {item_id: record.payload for item_id, record in records.items()}
-
-
-def stored_answers(invitation: Invitation) -> dict[str, dict]:
-    """The invitation's answers as payloads, by item id."""
-    return payloads(answer_records(invitation))
-
-
-@dataclass(frozen=True)
-class Progress:
-    pages: list[list[Item]]
-    answered: frozenset[str]
-
-    @property
-    def total(self) -> int:
-        return sum(len(p) for p in self.pages)
-
-    @property
-    def first_open_page(self) -> int | None:
-        """1-based number of the first page with an unanswered item, None when all are done."""
-        for number, page in enumerate(self.pages, start=1):
-            if any(item.id not in self.answered for item in page):
-                return number
-        return None
-
-
-def progress(invitation: Invitation, form: Form, answers: Mapping[str, dict]) -> Progress:
-    answered = frozenset(results.valid_responses(form, answers))
-    return Progress(form.pages(invitation.seed), answered)
-
-
-def save_page(
-    invitation: Invitation,
-    form: Form,
-    page: int,
-    responses: Mapping[str, scoring.Response],
-    seconds: float | None,
-    stored: Mapping[str, StoredAnswer] | None = None,
-    *,
-    shown_at: float | None = None,
-) -> None:
-    """Insert or update the answers of one page and add the time spent on it.
-
-    ``stored`` is the invitation's answers as the caller read them (read here when not given).
-    An answer is written only when it is new or changed; its first answer time is kept. Two
-    statements: one INSERT ... ON CONFLICT DO UPDATE for the page's answers, one for its time.
-    ``shown_at`` is when the view being saved was shown (see ``record_page_time``).
-    """
-    if stored is None:
-        stored = answer_records(invitation)
-    now = utcnow()
-    version = form.version
-    if invitation.form_version != version:
-        # The bank changed since consent: store the version the answers are now given in.
-        version = results.ensure_form_version(form)
-    rows = []
-    for item_id, response in responses.items():
-        payload = scoring.response_payload(response)
-        if stored.get(item_id) != (payload, version):
-            rows.append(
-                {
-                    "invitation_id": invitation.id,
-                    "item_id": item_id,
-                    "payload": payload,
-                    "form_version": version,
-                    "answered_at": now,
-                    "updated_at": now,
-                }
-            )
-    if rows:
-        upsert = _upsert(
-            session_dialect(), Answer.__table__, ("invitation_id", "item_id"), _answer_changes
-        )
-        db.session.connection().execute(upsert, rows)
-    record_page_time(invitation, page, seconds, shown_at)
-
-
-def record_page_time(
-    invitation: Invitation, page: int, seconds: float | None, shown_at: float | None = None
-) -> None:
-    """Count one visit of the page and add its seconds, capped, in one statement.
-
-    ``shown_at`` is the timestamp of the signed stamp the page carried: a view counts once, so a
-    save whose stamp is not newer than the last one counted (the same form posted again, or an
-    older tab) adds neither seconds nor a visit. A save without a stamp counts a visit, no time.
-    """
-    spent = 0.0 if seconds is None else min(max(seconds, 0.0), MAX_PAGE_SECONDS)
-    upsert = _upsert(
-        session_dialect(), PageTime.__table__, ("invitation_id", "page"), _page_time_changes
-    )
-    db.session.connection().execute(
-        upsert,
-        {
-            "invitation_id": invitation.id,
-            "page": page,
-            "seconds": spent,
-            "visits": 1,
-            "last_shown_at": shown_at,
-        },
-    )
-
-
-# The two writes of a page save, built once per database kind.
-@cache
-def _upsert(dialect: str, table: sa.Table, keys: tuple[str, ...], changes) -> sa.Executable:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE SET changes(table, excluded)."""
-    insert = dialect_insert(dialect)(table)
-    return insert.on_conflict_do_update(
-        index_elements=[table.c[key] for key in keys], set_=changes(table, insert.excluded)
-    )
-
-
-def _answer_changes(table: sa.Table, excluded) -> dict:
-    """A changed answer: the new payload and version; its first answer time is kept."""
-    return {
-        "payload": excluded.payload,
-        "form_version": excluded.form_version,
-        "updated_at": excluded.updated_at,
-    }
-
-
-def _page_time_changes(table: sa.Table, excluded) -> dict:
-    """Another visit of a page: visits and seconds add up, unless its stamp was counted already.
-
-    Every right-hand side reads the row as it was before the update (SQLite and PostgreSQL).
-    """
-    shown, last = excluded.last_shown_at, table.c.last_shown_at
-    newer = sa.or_(last.is_(None), shown > last)
-    counted = sa.or_(shown.is_(None), newer)
-    return {
-        "visits": sa.case((counted, table.c.visits + excluded.visits), else_=table.c.visits),
-        "seconds": sa.case((counted, table.c.seconds + excluded.seconds), else_=table.c.seconds),
-        "last_shown_at": sa.case((newer, shown), else_=last),
-    }
-
-
 def submit(invitation: Invitation, form: Form) -> bool:
     """Complete the test and score it, once; False when it was already completed.
 
     The status change is a conditional UPDATE, so two tabs submitting at the same moment
     complete and score the invitation exactly once.
     """
-    now = utcnow()
-    changed = db.session.execute(
-        sa.update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.status == "started")
-        .values(status="completed", completed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    changed = invitations.move_status(
+        Invitation.id == invitation.id, "completed", ("started",), completed_at=utcnow()
+    )
     if changed != 1:
         return False
     db.session.refresh(invitation)
     results.score_invitation(invitation, form)
     return True
+
+
+# --- One function per view of the link --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """Send the candidate to another view of their link (an endpoint of its blueprint)."""
+
+    endpoint: str
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class Welcome:
+    """The welcome page and its consent notice; ``consent_form`` refused when given."""
+
+    invitation: Invitation
+    form: Form
+    consent_form: ConsentForm | None = None
+
+
+@dataclass(frozen=True)
+class PageShown:
+    """A page of items to show; ``refused`` when its answers were posted and did not validate."""
+
+    invitation: Invitation
+    form: Form
+    page_form: PageFormBase
+    views: tuple[ItemView, ...]
+    number: int
+    progress: Progress
+    refused: bool = False
+
+
+@dataclass(frozen=True)
+class Review:
+    """Every answer, to read over before the final submit."""
+
+    invitation: Invitation
+    form: Form
+    progress: Progress
+    answers: dict[str, dict]
+
+
+@dataclass(frozen=True)
+class PrivacyShown:
+    """What is held and erasure; ``live`` while the test can still be taken."""
+
+    invitation: Invitation
+    live: bool
+    erase_form: EraseForm | None = None
+
+
+def closed_link(exc: LinkClosed) -> None:
+    """End a request whose link cannot be used: drop its transaction (and any row lock), and
+    show the page in the link's language when one is known."""
+    db.session.rollback()
+    if exc.invitation is not None:
+        g.locale = exc.invitation.campaign.language
+    elif exc.language is not None:
+        g.locale = exc.language
+
+
+def _open(token: str, *, for_update: bool = False) -> tuple[Invitation, Form]:
+    """The usable invitation and its form; its pages are in the campaign's language (read by
+    the app's locale selector, before any form validates)."""
+    invitation = open_invitation(token, for_update=for_update)
+    g.locale = invitation.campaign.language
+    return invitation, form_for(invitation)
+
+
+def welcome(token: str) -> Welcome | Redirect:
+    """The welcome page until consent; then on to the test."""
+    invitation, form = _open(token)
+    if invitation.status == "started":
+        return Redirect("resume")
+    return Welcome(invitation, form)
+
+
+def give_consent(token: str, notice: Callable[[Invitation, Form], str]) -> Welcome | Redirect:
+    """Record the candidate's consent to the notice (``notice`` writes its exact text), then
+    on to the first page."""
+    invitation, form = _open(token, for_update=True)
+    consent_form = ConsentForm()
+    if invitation.status != "pending":
+        return Redirect("resume")
+    if not consent_form.validate():
+        return Welcome(invitation, form, consent_form)
+    record_consent(invitation, form, notice(invitation, form), invitation.campaign.language)
+    db.session.commit()
+    return Redirect("page", 1)
+
+
+def resume_at(token: str) -> Redirect:
+    """Where the candidate takes up the test: the first page left to answer, else the review."""
+    invitation, form = _open(token)
+    if invitation.status == "pending":
+        return Redirect("welcome")
+    first = progress(invitation, form, stored_answers(invitation)).first_open_page
+    if first is None:
+        return Redirect("review")
+    return Redirect("page", first)
+
+
+@dataclass(frozen=True)
+class _OpenPage:
+    invitation: Invitation
+    form: Form
+    stored: dict[str, StoredAnswer]
+    answers: dict[str, dict]
+    progress: Progress
+    number: int
+    form_class: type[PageFormBase]
+    views: tuple[ItemView, ...]
+
+
+def _open_page(token: str, number: int, *, for_update: bool) -> _OpenPage | Redirect:
+    """The page ``number`` of the link with what it needs: two statements (the invitation and
+    its answers). No skipping ahead: a later page than the first one still to answer is a
+    redirect to it."""
+    invitation, form = _open(token, for_update=for_update)
+    if invitation.status == "pending":
+        return Redirect("welcome")
+    stored = answer_records(invitation)
+    answers = payloads(stored)
+    taken = progress(invitation, form, answers)
+    first_open = taken.first_open_page or len(taken.pages) + 1
+    if not 1 <= number <= len(taken.pages) or number > first_open:
+        return Redirect("resume")
+    first_number = sum(len(p) for p in taken.pages[: number - 1]) + 1
+    form_class, views = page_form_class(
+        form, taken.pages[number - 1], invitation.seed, first_number
+    )
+    return _OpenPage(invitation, form, stored, answers, taken, number, form_class, views)
+
+
+def _shown(page: _OpenPage, page_form: PageFormBase, *, refused: bool = False) -> PageShown:
+    """The page to show, stamped with the time it is shown (see ``answers.page_view``)."""
+    page_form.shown.data = stamp(page.number)
+    return PageShown(
+        page.invitation, page.form, page_form, page.views, page.number, page.progress, refused
+    )
+
+
+def show_page(token: str, number: int) -> PageShown | Redirect:
+    """A page of items with the answers already given on it."""
+    page = _open_page(token, number, for_update=False)
+    if isinstance(page, Redirect):
+        return page
+    data = form_data_from(page.answers, page.views)
+    return _shown(page, page.form_class(formdata=None, data=data))
+
+
+def answer_page(token: str, number: int) -> PageShown | Redirect:
+    """Save the answers posted to a page and the time spent on it, then on to the next page
+    (after the last one, to where the test resumes); the page again when they do not validate.
+
+    The busiest request of all: at most four statements (the invitation locked, its answers,
+    the changed answers, the page's time) and one commit.
+    """
+    page = _open_page(token, number, for_update=True)
+    if isinstance(page, Redirect):
+        return page
+    page_form = page.form_class()
+    if not page_form.validate():
+        return _shown(page, page_form, refused=True)
+    seconds, shown_at = page_view(page_form.shown.data, number)
+    responses = responses_from(page_form, page.views)
+    save_page(
+        page.invitation, page.form, number, responses, seconds, page.stored, shown_at=shown_at
+    )
+    db.session.commit()
+    if number < len(page.progress.pages):
+        return Redirect("page", number + 1)
+    return Redirect("resume")
+
+
+def review(token: str) -> Review | Redirect:
+    """Every answer to read over, once every page is answered."""
+    invitation, form = _open(token)
+    if invitation.status == "pending":
+        return Redirect("welcome")
+    answers = stored_answers(invitation)
+    taken = progress(invitation, form, answers)
+    if taken.first_open_page is not None:
+        return Redirect("resume")
+    return Review(invitation, form, taken, answers)
+
+
+def submit_test(token: str) -> Redirect | None:
+    """Complete and score the test once every page is answered; None when the posted form
+    (its CSRF token) does not validate."""
+    invitation, form = _open(token, for_update=True)
+    if not SubmitForm().validate():
+        return None
+    if invitation.status == "pending":
+        return Redirect("welcome")
+    if progress(invitation, form, stored_answers(invitation)).first_open_page is not None:
+        return Redirect("resume")
+    submit(invitation, form)
+    db.session.commit()
+    return Redirect("welcome")
+
+
+# --- The candidate's rights on their data ---------------------------------------------------
+
+
+def _open_for_rights(token: str, *, for_update: bool = False) -> Invitation:
+    invitation = open_for_rights(token, for_update=for_update)
+    g.locale = invitation.campaign.language
+    return invitation
+
+
+def _privacy_shown(invitation: Invitation, erase_form: EraseForm | None = None) -> PrivacyShown:
+    return PrivacyShown(invitation, link_state(invitation) in ("pending", "started"), erase_form)
+
+
+def privacy_page(token: str) -> PrivacyShown:
+    """What is held, a copy to download, and erasure: open whatever the link's state."""
+    return _privacy_shown(_open_for_rights(token))
+
+
+def data_copy(token: str) -> dict:
+    """The candidate's own data (right of access)."""
+    return privacy.candidate_data(_open_for_rights(token))
+
+
+def erase_data(token: str) -> PrivacyShown | Redirect:
+    """Erase the candidate's identity once they tick the confirmation; the link then says so."""
+    invitation = _open_for_rights(token, for_update=True)
+    erase_form = EraseForm()
+    if not erase_form.validate():
+        return _privacy_shown(invitation, erase_form)
+    privacy.erase_candidate(
+        invitation, requested_by="candidate", reason=privacy.CANDIDATE_ERASE_REASON
+    )
+    db.session.commit()
+    return Redirect("welcome")

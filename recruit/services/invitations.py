@@ -185,12 +185,9 @@ def close_campaign(campaign: Campaign) -> int:
     now = utcnow()
     campaign.status = "closed"
     campaign.closed_at = now
-    revoked = db.session.execute(
-        sa.update(Invitation)
-        .where(Invitation.campaign_id == campaign.id, Invitation.status == "pending")
-        .values(status="revoked", revoked_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    revoked = move_status(
+        Invitation.campaign_id == campaign.id, "revoked", ("pending",), revoked_at=now
+    )
     db.session.flush()
     return revoked
 
@@ -205,6 +202,26 @@ def invitation_days_for(campaign: Campaign) -> int:
 
 
 # --- Invitations ----------------------------------------------------------------------------
+
+
+def move_status(
+    where: sa.ColumnElement[bool], status: str, allowed: tuple[str, ...], **values
+) -> int:
+    """Move the invitations ``where`` selects to ``status``, with ``values``, but only those
+    still in one of the ``allowed`` states; returns how many moved.
+
+    One conditional UPDATE (... WHERE status IN allowed): of two requests moving the same
+    invitation at the same moment, only one moves it. Objects already loaded are not updated.
+    """
+    current = (
+        Invitation.status == allowed[0] if len(allowed) == 1 else Invitation.status.in_(allowed)
+    )
+    return db.session.execute(
+        sa.update(Invitation)
+        .where(where, current)
+        .values(status=status, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def lock_for_invitations(campaign: Campaign) -> None:

@@ -2,7 +2,7 @@
 
 Every record a logged-in user opens by id goes through one of the ``*_or_404`` getters: a user
 of another organisation who guesses an id gets the same 404 as for an id that does not exist.
-A logged-in user is one whose cookie names a live server-side session (recruit.sessions).
+A logged-in user is one whose cookie names a live server-side session (recruit.services.sessions).
 """
 
 from __future__ import annotations

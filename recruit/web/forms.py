@@ -66,7 +66,7 @@ CONTROL_CHARS_MESSAGE = _l(
 
 
 class NoControlChars:
-    """Validator: the field's text holds no invisible control character (recruit.textcheck)."""
+    """Validator: the field's text holds no invisible control character (recruit.core.textcheck)."""
 
     def __init__(self, message: str | None = None, *, multiline: bool = False):
         self.message = message

@@ -20,7 +20,7 @@ def home():
 
 # Status -> the page shown and what it is told; 405 shows the "not found" page (with the Allow
 # header), 413 the "bad request" page with its reason, a CSRF failure the same with its own, a
-# refused query parameter (recruit.queryargs) the same with the parameter's name.
+# refused query parameter (recruit.web.queryargs) the same with the parameter's name.
 ERROR_PAGES = {
     400: ("errors/400.html", {}),
     403: ("errors/403.html", {}),

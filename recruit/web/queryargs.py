@@ -58,7 +58,7 @@ def page(name: str = "page") -> int:
 def ids(name: str) -> list[int]:
     """Every value of a repeated id parameter (``campaign=3&campaign=5``), in order and without
     repeats; [] when absent. Each is a whole number from 1: one past the id columns is the
-    look-up's 404 (recruit.access), like any id that does not exist."""
+    look-up's 404 (recruit.web.access), like any id that does not exist."""
     found = []
     for value in request.args.getlist(name):
         if not (_INTEGER.fullmatch(value.strip()) and int(value) >= 1):
