@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
+from recruit.data import questions
 from recruit.data.models import DECISIONS
 from recruit.services.privacy import (
     ADMIN_ERASE_REASONS,
@@ -32,7 +33,17 @@ DECISION_LABELS = {
 }
 
 
+def questionnaire_choices() -> list[tuple[str, str]]:
+    """Each questionnaire of the bank in each of its languages ("form:language"), French first."""
+    return [
+        (f"{f.form}:{f.language}", f"{f.title} — {'français' if f.language == 'fr' else 'English'}")
+        for f in sorted(questions.bank(), key=lambda f: (f.form, f.language != "fr"))
+    ]
+
+
 class CampaignForm(BaseForm):
+    """A new campaign; its questionnaire is picked from the bank's (questionnaire_choices)."""
+
     title = StringField(
         _l("Intitulé du poste"),
         validators=[
@@ -57,6 +68,10 @@ class CampaignForm(BaseForm):
         default=DEFAULT_RETENTION_MONTHS,
         validators=[Optional(), NumberRange(1, MAX_RETENTION_MONTHS, _l("Entre 1 et 120 mois."))],
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.form_language.choices = questionnaire_choices()
 
 
 class InviteForm(BaseForm):

@@ -9,8 +9,13 @@ import openpyxl
 import pytest
 
 from recruit.core import textcheck
-from recruit.recruiter import importing
-from recruit.recruiter.importing import ImportProblem, ImportRow, parse_candidates
+from recruit.core.spreadsheets import (
+    ImportProblem,
+    ImportRow,
+    candidates,
+    parse_candidates,
+    reading,
+)
 
 
 def csv_bytes(*lines: str, encoding: str = "utf-8", newline: str = "\r\n") -> bytes:
@@ -421,13 +426,13 @@ def test_header_without_data_rows():
 
 
 def test_too_many_rows(monkeypatch):
-    monkeypatch.setattr(importing, "MAX_ROWS", 3)
+    monkeypatch.setattr(candidates, "MAX_ROWS", 3)
     lines = [f"Candidate {i},c{i}@example.com" for i in range(4)]
     assert parse_csv("Name,Email", *lines) == ([], [ImportProblem(None, None, "too_many_rows")])
 
 
 def test_exactly_max_rows_is_accepted(monkeypatch):
-    monkeypatch.setattr(importing, "MAX_ROWS", 3)
+    monkeypatch.setattr(candidates, "MAX_ROWS", 3)
     lines = [f"Candidate {i},c{i}@example.com" for i in range(3)]
     rows, problems = parse_csv("Name,Email", *lines, "", "")
     assert problems == []
@@ -435,7 +440,7 @@ def test_exactly_max_rows_is_accepted(monkeypatch):
 
 
 def test_too_many_rows_in_xlsx(monkeypatch):
-    monkeypatch.setattr(importing, "MAX_ROWS", 3)
+    monkeypatch.setattr(candidates, "MAX_ROWS", 3)
     data = xlsx_bytes(("Name", "Email"), *[(f"C {i}", f"c{i}@example.com") for i in range(4)])
     assert parse(data, "c.xlsx") == ([], [ImportProblem(None, None, "too_many_rows")])
 
@@ -554,7 +559,7 @@ def test_a_workbook_written_by_hand_reads():
 
 
 def test_unpacked_size_over_the_bound(monkeypatch):
-    monkeypatch.setattr(importing, "MAX_UNPACKED_BYTES", 10_000)
+    monkeypatch.setattr(reading, "MAX_UNPACKED_BYTES", 10_000)
     rows = [inline_row(n, f"Personne {n}", f"p{n}@exemple.fr") for n in range(2, 200)]
     sheet = sheet_xml(HEADER_ROW, *rows)
     assert len(sheet) > 10_000
@@ -632,7 +637,7 @@ def test_an_inline_cell_over_32767_characters_is_refused_with_its_line():
 
 
 def test_too_many_shared_strings(monkeypatch):
-    monkeypatch.setattr(importing, "MAX_STRINGS", 3)
+    monkeypatch.setattr(reading, "MAX_STRINGS", 3)
     three = raw_xlsx(sheet_xml(HEADER_ROW), strings_xml("Nom", "Email", "x"))
     assert parse(three, "c.xlsx") == ([], [ImportProblem(None, None, "no_rows")])
     four = raw_xlsx(sheet_xml(HEADER_ROW), strings_xml("Nom", "Email", "x", "y"))
@@ -640,7 +645,7 @@ def test_too_many_shared_strings(monkeypatch):
 
 
 def test_shared_strings_over_their_size_bound(monkeypatch):
-    monkeypatch.setattr(importing, "MAX_STRINGS_BYTES", 200)
+    monkeypatch.setattr(reading, "MAX_STRINGS_BYTES", 200)
     strings = strings_xml("Nom", "Email", "x" * 150)
     assert len(strings) > 200
     assert parse(raw_xlsx(sheet_xml(HEADER_ROW), strings), "c.xlsx") == refused(
@@ -649,7 +654,7 @@ def test_shared_strings_over_their_size_bound(monkeypatch):
 
 
 def test_too_many_parts(monkeypatch):
-    monkeypatch.setattr(importing, "MAX_PARTS", 6)
+    monkeypatch.setattr(reading, "MAX_PARTS", 6)
     assert parse(raw_xlsx(sheet_xml(HEADER_ROW)), "c.xlsx")[1][0].code == "no_rows"
     seven = raw_xlsx(sheet_xml(HEADER_ROW), more={"docProps/core.xml": b"<x/>"})
     assert parse(seven, "c.xlsx") == refused("too_many_parts")
@@ -689,7 +694,7 @@ def test_too_many_parts(monkeypatch):
     ids=["part-elements", "rows", "cells", "row-elements", "all-elements", "one-token"],
 )
 def test_bounds_on_the_xml_inside(monkeypatch, bound, value, sheet, more):
-    monkeypatch.setattr(importing, bound, value)
+    monkeypatch.setattr(reading, bound, value)
     data = raw_xlsx(sheet, more=more)
     [problem] = parse(data, "c.xlsx")[1]
     assert problem.code == "too_complex" and problem.value.startswith("xl/")

@@ -1,14 +1,11 @@
-"""Bulk invitations: a recruiter's spreadsheet (CSV or XLSX) -> validated candidate rows.
-
-Pure: no Flask, no database. Every problem is reported with the line number the recruiter sees
-in their spreadsheet (header = line 1) and the column it concerns, so they can fix the file and
-upload it again. The caller checks the rows against candidates already invited.
+"""Reading a spreadsheet a recruiter uploads, safely: CSV text and the lines of an XLSX sheet.
 
 Whatever a file claims to be, reading it stays within fixed bounds of memory and time: an XLSX
 archive is measured before openpyxl reads any of it (the sizes its directory declares, then the
 real ones while unpacking, each XML part scanned in streaming), and a file is read one line at a
-time, holding only the lines that make candidates. A file past a bound is refused whole with a
-problem naming the bound.
+time. A file we cannot read raises ``Unreadable``; a file past a bound raises ``Refused``, which
+names the bound. Both readers give (line number, stripped cells), one per spreadsheet line.
+Pure: no Flask, no database.
 """
 
 from __future__ import annotations
@@ -20,27 +17,19 @@ import io
 import itertools
 import re
 import struct
-import unicodedata
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePath
 from typing import Any
 from xml.parsers import expat
 
 import openpyxl
-from email_validator import EmailNotValidError, validate_email
 
-from recruit.core.textcheck import has_control_chars, strip_controls
+from recruit.core.textcheck import strip_controls
 
-MAX_ROWS = 20_000
-NAME_MAX = 160
-EXTERNAL_ID_MAX = 64
-VALUE_MAX = 200
-# Title rows above the header ("Candidats mars 2025") are common in hand-made spreadsheets.
-HEADER_SEARCH_ROWS = 10
+VALUE_MAX = 200  # characters of a cell shown in a problem
 DELIMITERS = ",;\t"
 SNIFF_LINES = 20
 SNIFF_CHARS = 64 * 1024
@@ -57,7 +46,7 @@ MAX_COMPRESSION_RATIO = 100  # per part: spreadsheets compress 5 to 20 times, de
 RATIO_MIN_BYTES = 1024 * 1024  # a smaller part cannot hurt, whatever its ratio
 MAX_PARTS = 1_000  # a workbook has about 10 parts, a hundred with many sheets and images
 MAX_STRINGS_BYTES = 20 * 1024 * 1024  # the shared strings part, unpacked
-MAX_STRINGS = 250_000  # distinct texts: a dozen text columns of MAX_ROWS lines
+MAX_STRINGS = 250_000  # distinct texts: a dozen text columns of candidates.MAX_ROWS lines
 MAX_XML_ELEMENTS = 3_000_000  # XML elements of all parts: a few per cell
 MAX_PART_ELEMENTS = 50_000  # XML elements of a part read as a tree (styles...): 1 kB each
 MAX_SHEET_ROWS = 100_000  # row elements of a sheet, blank ones included: 0.5 kB each
@@ -74,263 +63,20 @@ UTF8_SEQUENCE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class ImportRow:
-    line: int
-    name: str
-    email: str
-    external_id: str | None
-
-
-@dataclass(frozen=True)
-class ImportProblem:
-    line: int | None
-    field: str | None
-    code: str
-    value: str | None = None
-
-
-@dataclass(frozen=True)
-class ParsedFile:
-    """The valid rows, every problem found, and the text encoding of a CSV (None for XLSX)."""
-
-    rows: list[ImportRow]
-    problems: list[ImportProblem]
-    encoding: str | None = None
-
-
-class _Unreadable(Exception):
+class Unreadable(Exception):
     """The file is not a CSV or XLSX we can read."""
 
 
-class _Refused(Exception):
-    """The file is past one of the bounds: it is refused whole, with this problem."""
+class Refused(Exception):
+    """The file is past one of the bounds: it is refused whole, with a problem of this ``code``
+    (at this ``line``, about this ``value``, when there is one to show)."""
 
     def __init__(self, code: str, line: int | None = None, value: str | None = None):
         super().__init__(code)
-        self.problem = ImportProblem(line, None, code, value)
+        self.code, self.line, self.value = code, line, value
 
 
-def _key(header: str) -> str:
-    """Header cell -> comparison key: lower case, no accents, letters and digits only."""
-    decomposed = unicodedata.normalize("NFKD", header.casefold())
-    return "".join(c for c in decomposed if c.isalnum())
-
-
-def _keys(*headers: str) -> frozenset[str]:
-    return frozenset(_key(h) for h in headers)
-
-
-FULL_NAME = _keys(
-    "name",
-    "nom complet",
-    "full name",
-    "candidat",
-    "candidate",
-    "nom et prénom",
-    "prénom nom",
-)
-# "nom" alone is the full name, unless a first-name column exists: then it is the last name.
-NOM = _key("nom")
-FIRST_NAME = _keys("prénom", "first name", "firstname", "given name")
-LAST_NAME = _keys("nom de famille", "last name", "lastname", "surname", "family name")
-EMAIL = _keys(
-    "email",
-    "e-mail",
-    "courriel",
-    "mail",
-    "adresse e-mail",
-    "adresse email",
-    "adresse mail",
-    "adresse courriel",
-    "email address",
-    "adresse électronique",
-)
-EXTERNAL_ID = _keys(
-    "id",
-    "identifiant",
-    "external id",
-    "id externe",
-    "référence",
-    "reference",
-    "ref",
-    "ats id",
-    "id ats",
-    "numéro de candidature",
-    "application id",
-)
-
-ROLES = {
-    **dict.fromkeys(EXTERNAL_ID, "external_id"),
-    **dict.fromkeys(LAST_NAME, "last_name"),
-    **dict.fromkeys(FIRST_NAME, "first_name"),
-    NOM: "nom",
-    **dict.fromkeys(FULL_NAME, "full_name"),
-    **dict.fromkeys(EMAIL, "email"),
-}
-
-
-@dataclass(frozen=True)
-class _Columns:
-    """Indexes of the columns we use in the header; None when absent."""
-
-    email: int
-    full_name: int | None
-    first_name: int | None
-    last_name: int | None
-    external_id: int | None
-
-    @classmethod
-    def find(cls, header: Sequence[str]) -> _Columns | None:
-        """Recognise the columns of a header row; None when it has no email column."""
-        found: dict[str, int] = {}
-        for index, cell in enumerate(header):
-            role = ROLES.get(_key(cell))
-            if role is not None:
-                found.setdefault(role, index)  # the leftmost column wins
-        if "email" not in found:
-            return None
-        if "nom" in found:
-            if "first_name" in found:
-                found.setdefault("last_name", found["nom"])
-            else:
-                found.setdefault("full_name", found["nom"])
-        return cls(
-            email=found["email"],
-            full_name=found.get("full_name"),
-            first_name=found.get("first_name"),
-            last_name=found.get("last_name"),
-            external_id=found.get("external_id"),
-        )
-
-    @property
-    def has_name(self) -> bool:
-        return any(c is not None for c in (self.full_name, self.first_name, self.last_name))
-
-
-def parse_candidates(data: bytes, filename: str) -> ParsedFile:
-    """Parse a CSV or XLSX file of candidates: the valid rows and every problem found."""
-    suffix = PurePath(strip_controls(filename)).suffix.lower()
-    encoding = None
-    try:
-        if not data.strip():
-            raise _Unreadable
-        if suffix in (".csv", ".txt"):
-            text, encoding = _decode(data)
-            rows, problems = _parse_lines(_csv_lines(text))
-        elif suffix == ".xlsx":
-            with _xlsx_lines(data) as lines:
-                rows, problems = _parse_lines(lines)
-        else:
-            raise _Unreadable
-    except _Unreadable:
-        return ParsedFile([], [ImportProblem(None, None, "unreadable")], encoding)
-    except _Refused as refused:
-        return ParsedFile([], [refused.problem], encoding)
-    return ParsedFile(rows, problems, encoding)
-
-
-def _parse_lines(
-    lines: Iterable[tuple[int, list[str]]],
-) -> tuple[list[ImportRow], list[ImportProblem]]:
-    """Spreadsheet lines (line number, cells) -> valid rows and problems, reading as they come.
-
-    Only the first filled lines (where the header is looked for) are held; a data line is
-    checked and dropped at once, and reading stops at the first line past MAX_ROWS."""
-    filled = ((line, cells) for line, cells in lines if any(cells))
-    head = list(itertools.islice(filled, HEADER_SEARCH_ROWS))
-    if not head:
-        raise _Unreadable
-    header_line, header, columns = _find_header(head)
-    found = _shown(", ".join(cell for cell in header if cell))
-    if columns is None:
-        return [], [ImportProblem(None, None, "no_header", found)]
-    if not columns.has_name:
-        # Reported once rather than on every line: the fix is a column, not a cell.
-        return [], [ImportProblem(None, "name", "missing_name", found)]
-
-    rows: list[ImportRow] = []
-    problems: list[ImportProblem] = []
-    first_seen: dict[str, int] = {}
-    count = 0
-    for line, cells in itertools.chain(((n, c) for n, c in head if n > header_line), filled):
-        count += 1
-        if count > MAX_ROWS:
-            return [], [ImportProblem(None, None, "too_many_rows")]
-        row, row_problems = _parse_row(line, cells, columns, first_seen)
-        problems.extend(row_problems)
-        if row is not None:
-            rows.append(row)
-    if not count:
-        return [], [ImportProblem(None, None, "no_rows")]
-    return rows, problems
-
-
-def _find_header(
-    head: list[tuple[int, list[str]]],
-) -> tuple[int, list[str], _Columns | None]:
-    """The first of the head lines with an email column, or (first line, None)."""
-    for line, cells in head:
-        columns = _Columns.find(cells)
-        if columns is not None:
-            return line, cells, columns
-    return head[0][0], head[0][1], None
-
-
-def _parse_row(
-    line: int, cells: list[str], columns: _Columns, first_seen: dict[str, int]
-) -> tuple[ImportRow | None, list[ImportProblem]]:
-    """One data row -> the row if it is valid, and its problems."""
-
-    def cell(index: int | None) -> str:
-        return cells[index] if index is not None and index < len(cells) else ""
-
-    problems: list[ImportProblem] = []
-
-    name = cell(columns.full_name) or " ".join(
-        part for part in (cell(columns.first_name), cell(columns.last_name)) if part
-    )
-    name = " ".join(name.split())  # newlines and runs of spaces inside a cell
-    if not name:
-        problems.append(ImportProblem(line, "name", "missing_name"))
-    elif has_control_chars(name):
-        problems.append(ImportProblem(line, "name", "control_chars", _shown(name)))
-    elif len(name) > NAME_MAX:
-        problems.append(ImportProblem(line, "name", "name_too_long", _clip(name)))
-
-    raw_email = cell(columns.email)
-    email = ""
-    if not raw_email:
-        problems.append(ImportProblem(line, "email", "missing_email"))
-    else:
-        try:
-            email = validate_email(raw_email, check_deliverability=False).normalized
-        except EmailNotValidError:
-            problems.append(ImportProblem(line, "email", "bad_email", _shown(raw_email)))
-
-    external_id = cell(columns.external_id) or None
-    if external_id is not None and has_control_chars(external_id):
-        problems.append(ImportProblem(line, "external_id", "control_chars", _shown(external_id)))
-    elif external_id is not None and len(external_id) > EXTERNAL_ID_MAX:
-        problems.append(
-            ImportProblem(line, "external_id", "external_id_too_long", _clip(external_id))
-        )
-
-    if email:
-        seen = first_seen.setdefault(email.casefold(), line)
-        if seen != line:
-            problems.append(ImportProblem(line, "email", "duplicate_in_file", f"line {seen}"))
-
-    if problems:
-        return None, problems
-    return ImportRow(line=line, name=name, email=email, external_id=external_id), []
-
-
-def _clip(value: str) -> str:
-    return value[:VALUE_MAX]
-
-
-def _shown(value: str) -> str:
+def shown(value: str) -> str:
     """A cell value to show in a problem: each control character as a visible "�"."""
     return strip_controls(value[:VALUE_MAX], "\ufffd")
 
@@ -338,7 +84,7 @@ def _shown(value: str) -> str:
 # -- CSV ----------------------------------------------------------------------------------------
 
 
-def _csv_lines(text: str) -> Iterator[tuple[int, list[str]]]:
+def csv_lines(text: str) -> Iterator[tuple[int, list[str]]]:
     """CSV text -> (line number, stripped cells), one per spreadsheet line, blank ones included."""
     records = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     line = 0
@@ -346,14 +92,14 @@ def _csv_lines(text: str) -> Iterator[tuple[int, list[str]]]:
         try:
             record = next(records, None)
         except csv.Error as error:  # e.g. a field larger than csv.field_size_limit()
-            raise _Unreadable from error
+            raise Unreadable from error
         if record is None:
             return
         line += 1
         yield line, [cell.strip() for cell in record[:EXCEL_MAX_COLUMNS]]
 
 
-def _decode(data: bytes) -> tuple[str, str]:
+def decode(data: bytes) -> tuple[str, str]:
     """The text of a CSV and its encoding, decoded strictly.
 
     UTF-16 with a BOM (Excel's "Unicode text"); else UTF-8, BOM optional; else Windows-1252,
@@ -363,10 +109,10 @@ def _decode(data: bytes) -> tuple[str, str]:
         try:
             return data.decode("utf-16"), "UTF-16"
         except UnicodeDecodeError as error:
-            raise _Unreadable from error
+            raise Unreadable from error
     # Binary formats hold runs of NUL bytes; UTF-16 text without its BOM, one byte in two.
     if b"\x00\x00" in data or data.count(b"\x00") * 10 > len(data):
-        raise _Unreadable
+        raise Unreadable
     start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
         return data[start:].decode("utf-8"), "UTF-8"
@@ -375,7 +121,7 @@ def _decode(data: bytes) -> tuple[str, str]:
     if not start and UTF8_SEQUENCE.search(data) is None:
         with contextlib.suppress(UnicodeDecodeError):
             return data.decode("cp1252"), "Windows-1252"
-    raise _Refused("not_utf8", _line_at(data, start, bad), _line_shown(data, bad))
+    raise Refused("not_utf8", _line_at(data, start, bad), _line_shown(data, bad))
 
 
 def _line_at(data: bytes, start: int, offset: int) -> int:
@@ -394,7 +140,7 @@ def _line_shown(data: bytes, offset: int) -> str:
     begin = data.rfind(b"\n", 0, offset) + 1
     end = data.find(b"\n", offset)
     line = data[begin : end if end >= 0 else len(data)][: VALUE_MAX * 4]
-    return _shown(line.decode("utf-8", errors="replace").replace("\t", " ").strip())
+    return shown(line.decode("utf-8", errors="replace").replace("\t", " ").strip())
 
 
 def _delimiter(text: str) -> str:
@@ -422,7 +168,7 @@ COORDINATE = re.compile(r"\$?([A-Za-z]{1,3})\$?[0-9]+")  # a cell's "r": A1, $B$
 
 
 @contextlib.contextmanager
-def _xlsx_lines(data: bytes) -> Iterator[Iterator[tuple[int, list[str]]]]:
+def xlsx_lines(data: bytes) -> Iterator[Iterator[tuple[int, list[str]]]]:
     """XLSX bytes -> (line number, stripped cells) of the first worksheet, one per line.
 
     The archive is checked against the bounds first; the workbook is closed on leaving."""
@@ -433,10 +179,10 @@ def _xlsx_lines(data: bytes) -> Iterator[Iterator[tuple[int, list[str]]]]:
         try:
             workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as error:  # a corrupt file fails in many ways (zip, XML, KeyError...)
-            raise _Unreadable from error
+            raise Unreadable from error
         try:
             if not workbook.worksheets:
-                raise _Unreadable
+                raise Unreadable
             sheet = workbook.worksheets[0]
             # Some writers store a wrong sheet size; read every row and cell that is there.
             sheet.reset_dimensions()
@@ -452,7 +198,7 @@ def _sheet_lines(sheet: Any) -> Iterator[tuple[int, list[str]]]:
         try:
             row = next(rows, None)
         except Exception as error:  # broken XML or values inside the sheet
-            raise _Unreadable from error
+            raise Unreadable from error
         if row is None:
             return
         yield line, [_xlsx_text(value) for value in row]
@@ -477,19 +223,19 @@ def _check_archive(data: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             parts = archive.infolist()
     except Exception as error:  # not a zip archive, or a damaged one
-        raise _Unreadable from error
+        raise Unreadable from error
     if len(parts) > MAX_PARTS:
-        raise _Refused("too_many_parts")
+        raise Refused("too_many_parts")
     total = 0
     for info in parts:
         if info.flag_bits & 0x1 or info.compress_type not in ZIP_METHODS:
-            raise _Unreadable  # encrypted, or compressed in a way no spreadsheet program uses
+            raise Unreadable  # encrypted, or compressed in a way no spreadsheet program uses
         total += info.file_size
         if total > MAX_UNPACKED_BYTES:
-            raise _Refused("too_large_unpacked", value=_shown(info.filename))
+            raise Refused("too_large_unpacked", value=shown(info.filename))
         ratio_bound = MAX_COMPRESSION_RATIO * info.compress_size
         if info.file_size > max(RATIO_MIN_BYTES, ratio_bound):
-            raise _Refused("suspicious_compression", value=_shown(info.filename))
+            raise Refused("suspicious_compression", value=shown(info.filename))
     budget = _Budget()
     for info in parts:
         scan = _PartScan(info, budget)
@@ -497,7 +243,7 @@ def _check_archive(data: bytes) -> None:
         for chunk in _unpacked(_raw_part(data, info), info.compress_type):
             unpacked += len(chunk)
             if unpacked > info.file_size:  # more than the directory says: a crafted file
-                raise _Refused("suspicious_compression", value=scan.name)
+                raise Refused("suspicious_compression", value=scan.name)
             scan.feed(chunk)
         scan.feed(b"", final=True)
 
@@ -506,11 +252,11 @@ def _raw_part(data: bytes, info: zipfile.ZipInfo) -> memoryview:
     """The compressed bytes of one part, found through its local header (zip APPNOTE 4.3.7)."""
     offset = info.header_offset
     if data[offset : offset + 4] != LOCAL_HEADER or offset + LOCAL_HEADER_SIZE > len(data):
-        raise _Unreadable
+        raise Unreadable
     name_length, extra_length = struct.unpack_from("<HH", data, offset + 26)
     start = offset + LOCAL_HEADER_SIZE + name_length + extra_length
     if start + info.compress_size > len(data):
-        raise _Unreadable
+        raise Unreadable
     return memoryview(data)[start : start + info.compress_size]
 
 
@@ -532,7 +278,7 @@ def _unpacked(raw: memoryview, method: int) -> Iterator[bytes]:
             if inflater.eof:
                 return
     except zlib.error as error:
-        raise _Unreadable from error
+        raise Unreadable from error
 
 
 @dataclass
@@ -552,7 +298,7 @@ class _PartScan:
 
     def __init__(self, info: zipfile.ZipInfo, budget: _Budget):
         self.budget = budget
-        self.name = _shown(info.filename)
+        self.name = shown(info.filename)
         self.declared = info.file_size
         self.unpacked = 0
         self.root: str | None = None  # "worksheet", "sst" (the shared strings) or another
@@ -572,7 +318,7 @@ class _PartScan:
     def feed(self, chunk: bytes, final: bool = False) -> None:
         self.unpacked += len(chunk)
         if self.root == "sst" and self.unpacked > MAX_STRINGS_BYTES:
-            raise _Refused("too_many_strings", value=self.name)
+            raise Refused("too_many_strings", value=self.name)
         if not self.xml:
             return
         try:
@@ -583,31 +329,31 @@ class _PartScan:
         # Text reaches the handlers as it comes; a tag (its attributes), a comment or a
         # processing instruction is held until it ends, past the last event.
         if self.unpacked - self.parser.CurrentByteIndex > MAX_TOKEN_BYTES:
-            raise _Refused("too_complex", value=self.name)
+            raise Refused("too_complex", value=self.name)
 
     def _doctype(self, *_args: Any) -> None:
         # No part of a workbook declares a DTD: refusing one stops entity tricks (external
         # entities, "billion laughs") before anything expands them.
-        raise _Unreadable
+        raise Unreadable
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
         local = name.rpartition(":")[2]
         self.depth += 1
         self.budget.elements += 1
         if self.budget.elements > MAX_XML_ELEMENTS:
-            raise _Refused("too_complex", value=self.name)
+            raise Refused("too_complex", value=self.name)
         if self.root is None:
             self.root = local
             if local == "sst" and self.declared > MAX_STRINGS_BYTES:
-                raise _Refused("too_many_strings", value=self.name)
+                raise Refused("too_many_strings", value=self.name)
         if self.root in ("worksheet", "sst") and any(
             len(value) > MAX_CELL_CHARS for value in attrs.values()
         ):
-            raise _Refused("too_complex", value=self.name)
+            raise Refused("too_complex", value=self.name)
         if self.record_depth:
             self.record_elements += 1
             if self.record_elements > MAX_RECORD_ELEMENTS:
-                raise _Refused("too_complex", value=self.name)
+                raise Refused("too_complex", value=self.name)
             if self.root == "worksheet" and self.depth == self.record_depth + 1:
                 self._cell(attrs.get("r"))  # openpyxl takes any child of a row for a cell
         elif self.root == "worksheet" and local == "row":
@@ -615,29 +361,29 @@ class _PartScan:
         elif self.root == "sst" and local == "si" and self.depth == 2:
             self.records += 1
             if self.records > MAX_STRINGS:
-                raise _Refused("too_many_strings", value=self.name)
+                raise Refused("too_many_strings", value=self.name)
             self.record_depth = self.cell_depth = self.depth
             self.record_elements = self.text = 0
         else:
             self.elements += 1
             if self.elements > MAX_PART_ELEMENTS:
-                raise _Refused("too_complex", value=self.name)
+                raise Refused("too_complex", value=self.name)
             if not self.cell_depth:
                 self.text = 0
 
     def _row(self, r: str | None) -> None:
         self.records += 1
         if self.records > MAX_SHEET_ROWS:
-            raise _Refused("too_complex", value=self.name)
+            raise Refused("too_complex", value=self.name)
         if r is None:
             self.line += 1
         else:
             try:
                 number = float(r)
             except ValueError as error:
-                raise _Unreadable from error
+                raise Unreadable from error
             if not number.is_integer() or not 1 <= number <= EXCEL_MAX_ROWS:
-                raise _Unreadable
+                raise Unreadable
             self.line = int(number)
         self.record_depth = self.depth
         self.record_elements = self.column = self.width = 0
@@ -648,12 +394,12 @@ class _PartScan:
         else:
             match = COORDINATE.fullmatch(r)
             if match is None:
-                raise _Unreadable
+                raise Unreadable
             self.column = 0
             for letter in match.group(1).upper():
                 self.column = self.column * 26 + ord(letter) - ord("A") + 1
         if self.column > EXCEL_MAX_COLUMNS:
-            raise _Unreadable
+            raise Unreadable
         # openpyxl fills a row with empty cells up to its last one.
         self.width = max(self.width, self.column)
         self.cell_depth = self.depth
@@ -666,7 +412,7 @@ class _PartScan:
             self.record_depth = 0
             self.cells += self.width
             if self.cells > MAX_SHEET_CELLS:
-                raise _Refused("too_complex", value=self.name)
+                raise Refused("too_complex", value=self.name)
         if not self.cell_depth:
             self.text = 0
         self.depth -= 1
@@ -677,4 +423,4 @@ class _PartScan:
         self.text += len(data)
         if self.text > MAX_CELL_CHARS:
             line = self.line if self.root == "worksheet" and self.record_depth else None
-            raise _Refused("cell_too_long", line)
+            raise Refused("cell_too_long", line)
