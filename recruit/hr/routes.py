@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from recruit.charts import hr as charts
+from recruit.charts import bars, boxplot, stats
 from recruit.data import questions
 from recruit.hr import services
 from recruit.services import exports, results
@@ -45,7 +45,7 @@ def dashboard():
     groups = list(data.scores.groupby("campaign", sort=True)) if not data.scores.empty else []
     boxes, summaries = {}, {}
     for scale in data.scales:
-        boxes[scale] = charts.boxplot_svg(
+        boxes[scale] = boxplot.boxplot_svg(
             [(title, group[scale].dropna().tolist()) for title, group in groups],
             title=_("%(scale)s : notes brutes par campagne", scale=labels.get(scale, scale)),
             axis_label=_("note brute (0–100)"),
@@ -56,11 +56,11 @@ def dashboard():
         )
         if groups:
             summaries[scale] = [
-                (title, charts.five_numbers(group[scale].to_numpy())) for title, group in groups
+                (title, stats.five_numbers(group[scale].to_numpy())) for title, group in groups
             ]
     stopped = sum(count for _page, count in data.drop_off)
     drop = (
-        charts.bars_svg(
+        bars.bars_svg(
             [(_("Page %(n)s", n=page), count) for page, count in data.drop_off],
             title=_("Où les candidats s'arrêtent"),
             unit="",

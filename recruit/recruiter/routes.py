@@ -22,7 +22,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from recruit.charts import recruiter as charts
+from recruit.charts import profile
 from recruit.core.bank import Form
 from recruit.data import questions
 from recruit.recruiter import imports, services, shortlist
@@ -425,7 +425,7 @@ def compare():
         "pooled" if len({i.campaign_id for i in chosen}) > 1 else "campaign",
     )
     view = shortlist.comparison(access.organisation_id(), chosen, norm)
-    chart = charts.profile_svg(
+    chart = profile.profile_svg(
         [(s, view.labels[s]) for s in view.scale_ids],
         [
             (inv.candidate.name, {s: row[f"{s}_t"] for s in view.scale_ids})

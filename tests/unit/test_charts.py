@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
 
-from recruit.charts.recruiter import profile_svg
+from recruit.charts.profile import profile_svg
 
 NS = "{http://www.w3.org/2000/svg}"
 EPS = 0.011  # coordinates are written with two decimals

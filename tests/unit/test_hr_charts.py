@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
 
-from recruit.charts.hr import BoxWords, bars_svg, boxplot_svg, five_numbers
+from recruit.charts.bars import bars_svg
+from recruit.charts.boxplot import BoxWords, boxplot_svg
+from recruit.charts.stats import five_numbers
 
 NS = "{http://www.w3.org/2000/svg}"
 EPS = 0.011  # coordinates are written with two decimals

@@ -1,4 +1,4 @@
-"""Server-side SVG charts for the recruiter pages: no script, no inline style, text escaped.
+"""The recruiter's profile chart: candidates' T-scores side by side, scale by scale.
 
 ``profile_svg`` follows the conventions of ``recruit.charts.svg`` and shares its text
 helpers, sizes and colours with the HR charts (``recruit.charts.text``, ``recruit.charts.style``).
