@@ -383,6 +383,7 @@ def candidate(invitation_id: int):
         pool_size=page.pool_size,
         info=page.info,
         bank_form=page.bank_form,
+        labels=page.labels,
         history=page.history,
         decision_labels=DECISION_LABELS,
         link=page.link,

@@ -212,6 +212,7 @@ class CandidatePage:
     pool_size: int
     info: results.NormInfo
     bank_form: Form
+    labels: dict[str, str]  # the composite's and each scale's, by id
     history: list[Decision]
     link: str | None
     messages: list[OutboxMessage]
@@ -223,11 +224,13 @@ def candidate_page(organisation_id: int, invitation: Invitation) -> CandidatePag
     frame, info = ranked(organisation_id, [invitation.campaign_id], "campaign")
     row = frame[frame["invitation_id"] == invitation.id]
     campaign = invitation.campaign
+    form = questions.bank().get(campaign.form_id, campaign.language)
     return CandidatePage(
         row=None if row.empty else row.iloc[0],
         pool_size=len(frame),
         info=info,
-        bank_form=questions.bank().get(campaign.form_id, campaign.language),
+        bank_form=form,
+        labels=results.scale_labels(form),
         history=decision_history(invitation),
         link=links.invitation_link(invitation),
         messages=list(
