@@ -148,12 +148,13 @@ def _stanine(percentile: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(percentile), np.nan, steps)
 
 
-_DERIVED = ("z", "t", "pct", "sten", "stanine")
+# The scores derived from each raw score, as column suffixes: <scale>_z, <scale>_t...
+DERIVED = ("z", "t", "pct", "sten", "stanine")
 
 
 def _empty_result(index: pd.Index, scales: Sequence[str]) -> pd.DataFrame:
     result = pd.DataFrame(
-        {f"{s}_{d}": np.full(len(index), np.nan) for s in scales for d in _DERIVED}, index=index
+        {f"{s}_{d}": np.full(len(index), np.nan) for s in scales for d in DERIVED}, index=index
     )
     result["norm_n"] = pd.array([pd.NA] * len(index), dtype="Int64")
     result["norm_provisional"] = pd.array([pd.NA] * len(index), dtype="boolean")

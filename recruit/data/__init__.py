@@ -1,1 +1,2 @@
-"""data layer."""
+"""Data: the SQLAlchemy models, the database -> pandas bridge (frames) and the question bank
+the application loaded (questions). Imports only the core below it."""

@@ -1,29 +1,45 @@
-"""The one bridge between the database and pandas: select(...) -> DataFrame."""
+"""The one bridge between the database and pandas: select(...) -> DataFrame.
+
+Each column read here is defined once, with what it is read from (``_TESTS``, ``_PEOPLE``); the
+column lists (``TEST_COLUMNS``, ``SCORE_COLUMNS``, ``PERSON_COLUMNS``) and the exports' columns
+(recruit.services.exports.columns) are derived from them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import pandas as pd
 import sqlalchemy as sa
 
-from recruit.data.models import Campaign, Invitation, Result, ScaleScore
+from recruit.data.models import Campaign, Candidate, Invitation, Result, ScaleScore
 from recruit.extensions import db
 
 COMPOSITE = "composite"
+# Which test a row of `scores` is: the invitation first (the rows' key), then its campaign and
+# the form it took.
+_TESTS = {
+    "invitation_id": Result.invitation_id,
+    "campaign_id": Invitation.campaign_id,
+    "campaign": Campaign.title,
+    "site": Campaign.site,
+    "language": Campaign.language,
+    "form_id": Result.form_id,
+    "form_version": Result.form_version,
+    "scoring_method": Result.scoring_method,
+    "completed_at": Invitation.completed_at,
+}
+TEST_COLUMNS = list(_TESTS)
 # Columns of `scores`, before the one column per scale.
-SCORE_COLUMNS = [
-    "invitation_id",
-    "campaign_id",
-    "campaign",
-    "site",
-    "language",
-    "form_id",
-    "form_version",
-    "scoring_method",
-    "completed_at",
-    COMPOSITE,
-]
+SCORE_COLUMNS = [*TEST_COLUMNS, COMPOSITE]
+# Who took a test: the columns of `people` besides invitation_id.
+_PEOPLE = {
+    "external_id": Candidate.external_id,
+    "candidate_name": Candidate.name,
+    "candidate_email": Candidate.email,
+}
+PERSON_COLUMNS = list(_PEOPLE)
 
 
 def _read(query) -> pd.DataFrame:
@@ -42,15 +58,7 @@ def scores(organisation_id: int, campaign_ids: Sequence[int] | None = None) -> p
         where.append(Campaign.id.in_([int(i) for i in campaign_ids]))
     results = _read(
         sa.select(
-            Result.invitation_id,
-            Invitation.campaign_id,
-            Campaign.title.label("campaign"),
-            Campaign.site,
-            Campaign.language,
-            Result.form_id,
-            Result.form_version,
-            Result.scoring_method,
-            Invitation.completed_at,
+            *(column.label(name) for name, column in _TESTS.items()),
             Result.composite.label(COMPOSITE),
         )
         .join(Invitation, Invitation.id == Result.invitation_id)
@@ -72,3 +80,34 @@ def scores(organisation_id: int, campaign_ids: Sequence[int] | None = None) -> p
     frame = results.merge(wide, left_on="invitation_id", right_index=True, how="left")
     frame[COMPOSITE] = frame[COMPOSITE].astype("float64")
     return frame
+
+
+def people(
+    organisation_id: int,
+    campaign_ids: Sequence[int] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pd.DataFrame:
+    """Who took the scored tests of an organisation's campaigns (all campaigns if None), completed
+    in [start, end) (naive UTC; None = open): one query.
+
+    Returns invitation_id, then the columns of PERSON_COLUMNS, in no particular order.
+    """
+    query = (
+        sa.select(
+            Invitation.id.label("invitation_id"),
+            *(column.label(name) for name, column in _PEOPLE.items()),
+        )
+        .join(Result, Result.invitation_id == Invitation.id)
+        .join(Candidate, Candidate.id == Invitation.candidate_id)
+        .join(Campaign, Campaign.id == Invitation.campaign_id)
+        .where(Campaign.organisation_id == organisation_id)
+    )
+    if campaign_ids is not None:
+        query = query.where(Campaign.id.in_([int(i) for i in campaign_ids]))
+    if start is not None:
+        query = query.where(Invitation.completed_at >= start)
+    if end is not None:
+        query = query.where(Invitation.completed_at < end)
+    rows = db.session.execute(query).all()
+    return pd.DataFrame(rows, columns=["invitation_id", *PERSON_COLUMNS])
