@@ -1,4 +1,6 @@
-"""Fixtures: the app on a real SQLite file and on a real PostgreSQL server, a client, builders."""
+"""Fixtures: the app on a real SQLite file and on a real PostgreSQL server, a client, an SMTP
+server, builders. The web tests' shared steps (logging in, counting rows...) are in
+tests/helpers.py."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 TESTS = Path(__file__).resolve().parent
 MINI_BANK = TESTS / "data" / "questions"
@@ -222,6 +225,25 @@ def runner(app):
     return app.test_cli_runner()
 
 
+@pytest.fixture
+def no_background_sender(app):
+    """For tests that drive send_pending themselves: stop any worker the app started on its own."""
+    worker = app.extensions.get("recruit.mail_worker")
+    if worker is not None:
+        worker.stop()
+
+
+@pytest.fixture
+def smtp(app):
+    """An SMTP server on loopback that ``app`` sends to; yields its helpers.Inbox."""
+    from tests.helpers import Inbox, serve
+
+    inbox = Inbox()
+    controller = serve(app, inbox)
+    yield inbox
+    controller.stop()
+
+
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -247,13 +269,14 @@ def make_invitation(
     token. The campaign is the organisation's default one for the form unless titled."""
     import sqlalchemy as sa
 
+    from recruit.data import questions
     from recruit.data.models import Campaign
     from recruit.extensions import db
     from recruit.services import invitations
 
     with app.app_context():
         organisation = invitations.find_organisation(org) or invitations.create_organisation(org)
-        form = app.extensions["recruit.bank"].get(form_id, lang)
+        form = questions.bank(app).get(form_id, lang)
         if campaign is None:
             pool = invitations.default_campaign(organisation, form)
         else:
@@ -297,3 +320,16 @@ def random_responses(form, rng) -> dict:
         else:
             responses[item.id] = {"choice": rng.choice(ids)}
     return responses
+
+
+def mini_form_data(lang: str = "fr") -> dict:
+    """The mini bank's form in ``lang``, as read from its YAML file: a dict to spoil."""
+    return yaml.safe_load((MINI_BANK / f"mini.{lang}.yaml").read_text(encoding="utf-8"))
+
+
+def write_form(folder: Path, data: dict, lang: str | None = None) -> Path:
+    """Write ``data`` as a bank file named after its form and language in ``folder``."""
+    lang = lang or data["language"]
+    path = folder / f"{data['form']}.{lang}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path

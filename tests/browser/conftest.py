@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from werkzeug.serving import make_server
 
 from tests.conftest import ARTIFACTS, REAL_BANK, empty_database, make_app, migrated, unavailable
@@ -67,3 +68,50 @@ def screenshot(page, name: str) -> bytes:
     colours = len(image.getcolors(maxcolors=1 << 16) or [])
     assert high - low > 100 and colours > 20, f"screenshot {name} looks blank"
     return data
+
+
+def assert_accessible(page, name, auditor=None):
+    """No serious or critical axe-core violation on the page.
+
+    With JavaScript off, axe cannot run in the candidate's own page: ``auditor`` is then a page of
+    a JavaScript-enabled context of the same size, which opens the same address.
+    """
+    if auditor is not None:
+        auditor.goto(page.url)
+        page = auditor
+    # Nothing is wider than the screen: no sideways scrolling, on a phone either.
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    results = Axe().run(page)
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not serious, f"{name}: {serious}"
+
+
+def answer_visible_page(page):
+    """Pick an answer for every item on the page with the mouse, as a person would."""
+    for item in page.locator("fieldset.item").all():
+        best = item.locator("input[name$='-best']")
+        if best.count():
+            best.first.check()
+            item.locator("input[name$='-worst']").last.check()
+            continue
+        ratings = item.locator("fieldset.rating")
+        if ratings.count():
+            for i, rating in enumerate(ratings.all()):
+                rating.locator("input[type=radio]").nth(i % 6).check()
+            continue
+        item.locator("input[type=radio]").nth(1).check()
+
+
+def submit(page, name: str | None = None):
+    """Click the page's submit button (or the one named) and wait for the next page to load."""
+    button = (
+        page.get_by_role("button", name=name, exact=True)
+        if name
+        else page.locator("main form button[type=submit]")
+    )
+    with page.expect_navigation():
+        button.click()

@@ -13,8 +13,7 @@ from recruit.auth import services as accounts
 from recruit.auth import twofactor
 from recruit.extensions import db
 from recruit.services import invitations
-from tests.browser.conftest import LAPTOP, PHONE, screenshot
-from tests.browser.test_candidate_browser import assert_accessible, submit
+from tests.browser.conftest import LAPTOP, PHONE, assert_accessible, screenshot, submit
 
 pytestmark = pytest.mark.browser
 PASSWORD = "account browser password"

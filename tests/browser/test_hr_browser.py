@@ -8,10 +8,10 @@ import openpyxl
 import pytest
 
 from recruit.auth import services as accounts
+from recruit.data import questions
 from recruit.extensions import db
 from recruit.services import invitations
-from tests.browser.conftest import LAPTOP, PHONE, screenshot
-from tests.browser.test_candidate_browser import assert_accessible, submit
+from tests.browser.conftest import LAPTOP, PHONE, assert_accessible, screenshot, submit
 from tests.conftest import complete_invitation, make_invitation, random_responses
 
 pytestmark = pytest.mark.browser
@@ -20,7 +20,7 @@ PASSWORD = "hr browser password"
 
 @pytest.fixture(scope="module")
 def hr_account(live_app):
-    form = live_app.extensions["recruit.bank"].get("service-orientation", "fr")
+    form = questions.bank(live_app).get("service-orientation", "fr")
     rng = random.Random(11)
     for site, n in (("Lyon", 6), ("Nice", 4)):
         for i in range(n):

@@ -10,11 +10,18 @@ import pytest
 import sqlalchemy as sa
 
 from recruit.auth import services as accounts
+from recruit.data import questions
 from recruit.data.models import Candidate, Invitation, token_for
 from recruit.extensions import db
 from recruit.services import invitations
-from tests.browser.conftest import LAPTOP, PHONE, screenshot
-from tests.browser.test_candidate_browser import answer_visible_page, assert_accessible, submit
+from tests.browser.conftest import (
+    LAPTOP,
+    PHONE,
+    answer_visible_page,
+    assert_accessible,
+    screenshot,
+    submit,
+)
 from tests.conftest import complete_invitation, random_responses
 
 pytestmark = pytest.mark.browser
@@ -97,7 +104,7 @@ def test_a_hiring_round_in_the_browser(live_app, browser, recruiter_account, tmp
             .where(Candidate.email.in_(["ines.haddad@example.org", "paul.roux@example.org"]))
         )
         token = token_for(other.token_nonce, live_app.config["SECRET_KEY"])
-    form = live_app.extensions["recruit.bank"].get("service-orientation", "fr")
+    form = questions.bank(live_app).get("service-orientation", "fr")
     complete_invitation(live_app, token, random_responses(form, random.Random(4)))
 
     with page.expect_navigation():

@@ -390,6 +390,7 @@ def seed(database_url: str, instance: Path, options: Options) -> Seeded:
     """Organisation, users and invitations through the app's own services."""
     from recruit import create_app
     from recruit.auth import services as accounts
+    from recruit.data import questions
     from recruit.extensions import db
     from recruit.services import invitations
 
@@ -404,7 +405,7 @@ def seed(database_url: str, instance: Path, options: Options) -> Seeded:
         )
     with app.app_context():
         organisation = invitations.create_organisation(ORGANISATION)
-        form = app.extensions["recruit.bank"].get(FORM_ID, LANGUAGE)
+        form = questions.bank(app).get(FORM_ID, LANGUAGE)
         campaign = invitations.default_campaign(organisation, form)
         recruiters = [f"recruteur{i + 1}@example.org" for i in range(options.recruiters)]
         hr = [f"rh{i + 1}@example.org" for i in range(options.hr)]

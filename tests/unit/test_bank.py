@@ -1,39 +1,23 @@
 """The bank loader: every kind of mistake is reported with its file, item and field."""
 
 import copy
-from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from recruit.cli import bank_group
 from recruit.core import bank
-
-MINI = Path(__file__).resolve().parent.parent / "data" / "questions"
-REAL = Path(__file__).resolve().parent.parent.parent / "questions"
-
-
-def raw(lang="fr"):
-    return yaml.safe_load((MINI / f"mini.{lang}.yaml").read_text(encoding="utf-8"))
-
-
-def write(folder: Path, data: dict, lang: str | None = None) -> Path:
-    lang = lang or data["language"]
-    path = folder / f"{data['form']}.{lang}.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
+from tests.conftest import MINI_BANK, REAL_BANK, mini_form_data, write_form
 
 
 def problems_for(tmp_path, fr: dict, en: dict | None = None):
-    write(tmp_path, fr)
-    write(tmp_path, en if en is not None else raw("en"))
+    write_form(tmp_path, fr)
+    write_form(tmp_path, en if en is not None else mini_form_data("en"))
     forms, problems = bank.check_bank(tmp_path)
     return problems
 
 
 def test_the_mini_bank_is_valid_and_both_languages_load():
-    loaded = bank.load_bank(MINI)
+    loaded = bank.load_bank(MINI_BANK)
     assert loaded.languages("mini") == ["en", "fr"]
     fr = loaded.get("mini", "fr")
     assert [i.id for i in fr.items] == ["m1", "m2", "m3"]
@@ -41,7 +25,7 @@ def test_the_mini_bank_is_valid_and_both_languages_load():
 
 
 def test_the_real_bank_is_valid_with_at_least_24_items_in_both_languages():
-    loaded = bank.load_bank(REAL)
+    loaded = bank.load_bank(REAL_BANK)
     fr = loaded.get("service-orientation", "fr")
     en = loaded.get("service-orientation", "en")
     assert len(fr.items) >= 24
@@ -54,7 +38,7 @@ def test_the_real_bank_is_valid_with_at_least_24_items_in_both_languages():
 
 
 def test_unknown_scale_names_file_item_and_field(tmp_path):
-    fr = raw()
+    fr = mini_form_data()
     fr["items"][1]["scales"] = ["ecoute", "politesse"]
     (problem,) = [p for p in problems_for(tmp_path, fr) if p.file == "mini.fr.yaml"]
     assert problem.item == "m2"
@@ -63,14 +47,14 @@ def test_unknown_scale_names_file_item_and_field(tmp_path):
 
 
 def test_duplicate_item_id_is_reported_on_the_second_item(tmp_path):
-    fr = raw()
+    fr = mini_form_data()
     fr["items"][2]["id"] = "m1"
     found = [p for p in problems_for(tmp_path, fr) if p.file == "mini.fr.yaml"]
     assert any(p.item == "m1" and p.field == "id" and "duplicate" in p.message for p in found)
 
 
 def test_missing_key_names_the_option_and_the_scale(tmp_path):
-    fr = raw()
+    fr = mini_form_data()
     del fr["items"][2]["options"][1]["keys"]["ecoute"]
     (problem,) = [p for p in problems_for(tmp_path, fr) if p.file == "mini.fr.yaml"]
     assert (problem.item, problem.field) == ("m3", "options")
@@ -78,7 +62,7 @@ def test_missing_key_names_the_option_and_the_scale(tmp_path):
 
 
 def test_missing_field_names_the_option_field(tmp_path):
-    fr = raw()
+    fr = mini_form_data()
     del fr["items"][0]["options"][2]["rationale"]
     (problem,) = [p for p in problems_for(tmp_path, fr) if p.file == "mini.fr.yaml"]
     assert (problem.item, problem.field) == ("m1", "options[c].rationale")
@@ -86,30 +70,30 @@ def test_missing_field_names_the_option_field(tmp_path):
 
 
 def test_key_outside_the_range_is_refused(tmp_path):
-    fr = raw()
+    fr = mini_form_data()
     fr["items"][0]["options"][0]["keys"]["plaisir"] = 9
     (problem,) = [p for p in problems_for(tmp_path, fr) if p.file == "mini.fr.yaml"]
     assert (problem.item, problem.field) == ("m1", "options[a].keys")
 
 
 def test_most_least_item_needs_a_single_best_option(tmp_path):
-    fr = raw()
+    fr = mini_form_data()
     fr["items"][0]["options"][3]["keys"]["plaisir"] = 6
     (problem,) = [p for p in problems_for(tmp_path, fr) if p.file == "mini.fr.yaml"]
     assert problem.item == "m1" and "tie" in problem.message
 
 
 def test_unknown_format_is_refused(tmp_path):
-    fr = raw()
+    fr = mini_form_data()
     fr["items"][0]["format"] = "essay"
     (problem,) = [p for p in problems_for(tmp_path, fr) if p.file == "mini.fr.yaml"]
     assert (problem.item, problem.field) == ("m1", "format")
 
 
 def test_sibling_language_file_with_other_item_ids(tmp_path):
-    en = raw("en")
+    en = mini_form_data("en")
     en["items"][2]["id"] = "m9"
-    found = problems_for(tmp_path, raw(), en)
+    found = problems_for(tmp_path, mini_form_data(), en)
     assert {(p.file, p.item, p.field) for p in found} == {
         ("mini.en.yaml", "m3", "id"),
         ("mini.en.yaml", "m9", "id"),
@@ -117,9 +101,9 @@ def test_sibling_language_file_with_other_item_ids(tmp_path):
 
 
 def test_sibling_language_file_with_other_keys(tmp_path):
-    en = raw("en")
+    en = mini_form_data("en")
     en["items"][0]["options"][1]["keys"]["plaisir"] = 2
-    (problem,) = problems_for(tmp_path, raw(), en)
+    (problem,) = problems_for(tmp_path, mini_form_data(), en)
     assert (problem.file, problem.item, problem.field) == ("mini.en.yaml", "m1", "options[b].keys")
 
 
@@ -133,14 +117,14 @@ def test_file_that_is_not_yaml(tmp_path):
 
 def test_file_name_must_match_form_and_language(tmp_path):
     path = tmp_path / "other.fr.yaml"
-    path.write_text((MINI / "mini.fr.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    path.write_text((MINI_BANK / "mini.fr.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(bank.BankError) as exc:
         bank.load_form(path)
     assert "mini.fr.yaml" in str(exc.value)
 
 
 def test_version_changes_with_any_text_or_key_but_not_with_layout(tmp_path):
-    fr = raw()
+    fr = mini_form_data()
     base = bank.parse_form(copy.deepcopy(fr), "x").version
     reformatted = yaml.safe_load(yaml.safe_dump(fr, default_flow_style=False))
     assert bank.parse_form(reformatted, "x").version == base
@@ -153,7 +137,7 @@ def test_version_changes_with_any_text_or_key_but_not_with_layout(tmp_path):
 
 
 def test_shuffles_are_reproducible_per_seed_and_differ_between_seeds():
-    form = bank.load_bank(REAL).get("service-orientation", "fr")
+    form = bank.load_bank(REAL_BANK).get("service-orientation", "fr")
     order = [[i.id for i in page] for page in form.pages(1234)]
     assert order == [[i.id for i in page] for page in form.pages(1234)]
     orders = {tuple(i.id for page in form.pages(seed) for i in page) for seed in range(20)}
@@ -162,18 +146,3 @@ def test_shuffles_are_reproducible_per_seed_and_differ_between_seeds():
     item = form.items[0]
     option_orders = {tuple(o.id for o in form.shuffled_options(item, s)) for s in range(30)}
     assert len(option_orders) > 1
-
-
-def test_bank_check_command_reports_and_exits_non_zero(tmp_path):
-    runner = CliRunner()
-    ok = runner.invoke(bank_group, ["check", str(MINI)])
-    assert ok.exit_code == 0
-    assert "mini.fr" in ok.output and "mini.en" in ok.output
-    fr = raw()
-    fr["items"][1]["scales"] = ["inconnue"]
-    write(tmp_path, fr)
-    write(tmp_path, raw("en"))
-    bad = runner.invoke(bank_group, ["check", str(tmp_path)])
-    assert bad.exit_code == 1
-    assert "mini.fr.yaml: item m2, scales:" in bad.output
-    assert "inconnue" in bad.output

@@ -2,10 +2,8 @@
 candidate import."""
 
 import pytest
-from wtforms import Form, StringField, TextAreaField
 
 from recruit.core.textcheck import BIDI_CONTROLS, has_control_chars
-from recruit.web.forms import NoControlChars
 
 REFUSED = [
     *BIDI_CONTROLS,
@@ -50,16 +48,3 @@ def test_tabs_and_line_breaks_only_in_a_multi_line_text(char):
 )
 def test_names_of_every_script_pass(text):
     assert not has_control_chars(text)
-
-
-class NameForm(Form):
-    name = StringField(validators=[NoControlChars()])
-    note = TextAreaField(validators=[NoControlChars(multiline=True)])
-
-
-def test_the_wtforms_validator():
-    assert NameForm(data={"name": "Ana", "note": "ligne 1\nligne 2"}).validate()
-    form = NameForm(data={"name": "Ana\u202e", "note": "ligne\x00"})
-    assert not form.validate()
-    assert form.name.errors and form.note.errors
-    assert NameForm(data={"name": None, "note": None}).validate()

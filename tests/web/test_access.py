@@ -15,13 +15,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 from flask import url_for
 
 from recruit.auth.services import create_user
+from recruit.data import questions
 from recruit.data.models import (
     ApiKey,
     AuditEvent,
@@ -40,8 +41,8 @@ from recruit.extensions import db
 from recruit.services import apikeys, outbox
 from recruit.services.invitations import find_organisation
 from tests.conftest import complete_invitation, csrf_from, make_invitation, random_responses
+from tests.helpers import PASSWORD, logged_in, login
 
-PASSWORD = "correct horse battery staple"
 ROLES = ("anon", "hr", "recruiter", "admin")
 
 Params = Callable[["World"], dict[str, Any]]
@@ -227,7 +228,7 @@ def invitation_id(token: str) -> int:
 def build_world(app, tmp_path) -> World:
     """Organisations A and B, each with a campaign "Poste", two completed invitations, users."""
     app.config["MAIL_OUTBOX_DIR"] = str(tmp_path / "outbox")
-    form = app.extensions["recruit.bank"].get("mini", "fr")
+    form = questions.bank(app).get("mini", "fr")
     rng = random.Random(1)
     tokens = {}
     for org in ("A", "B"):
@@ -310,21 +311,6 @@ def csrf_token(client) -> str:
     return match.group(1)
 
 
-def login(client, email: str, password: str = PASSWORD, next_url: str | None = None):
-    token = csrf_from(client.get("/login").get_data(as_text=True))
-    url = "/login" if next_url is None else "/login?" + urlencode({"next": next_url})
-    return client.post(url, data={"csrf_token": token, "email": email, "password": password})
-
-
-def client_as(app, email: str | None):
-    """A new client, logged in through the form unless ``email`` is None."""
-    client = app.test_client()
-    if email is not None:
-        response = login(client, email)
-        assert response.status_code == 302, f"cannot log in as {email}"
-    return client
-
-
 def url_of(app, route: Route, w: World) -> str:
     with app.test_request_context():
         return url_for(route.endpoint, **(route.params(w) if route.params else {}))
@@ -373,7 +359,7 @@ def test_each_role_gets_the_expected_status(app, world, route):
     url = url_of(app, route, world)
     wrong = []
     for role in ROLES:
-        client = client_as(app, None if role == "anon" else world.emails[role])
+        client = app.test_client() if role == "anon" else logged_in(app, world.emails[role])
         before = snapshot(app)
         response = send(client, route, url, world, role)
         expected = route.expected(role)
@@ -414,7 +400,7 @@ ID_ROUTES = [r for r in ROUTES if r.params is not None and r.endpoint != "auth.r
 
 @pytest.mark.parametrize("route", ID_ROUTES, ids=lambda r: r.id)
 def test_another_organisation_gets_404_and_changes_nothing(app, world, route):
-    client = client_as(app, world.b_admin)
+    client = logged_in(app, world.b_admin)
     url = url_of(app, route, world)
     before = snapshot(app)
     response = send(client, route, url, world, "admin")
@@ -435,7 +421,7 @@ def _beyond(value):
 
 @pytest.mark.parametrize("route", ID_ROUTES, ids=lambda r: r.id)
 def test_an_id_past_the_columns_range_is_404_and_changes_nothing(app, world, route):
-    client = client_as(app, world.emails["admin"])
+    client = logged_in(app, world.emails["admin"])
     with app.test_request_context():
         params = {k: _beyond(v) for k, v in route.params(world).items()}
         url = url_for(route.endpoint, **params)
@@ -457,7 +443,7 @@ def test_an_id_past_the_columns_range_is_404_and_changes_nothing(app, world, rou
     ],
 )
 def test_ids_of_another_organisation_in_queries_give_404(app, world, url):
-    client = client_as(app, world.b_admin)
+    client = logged_in(app, world.b_admin)
     url = url.format(
         a=world.done,
         a2=world.other_done,
@@ -476,7 +462,7 @@ def test_ids_of_another_organisation_in_queries_give_404(app, world, url):
 
 
 def test_an_id_of_another_organisation_looks_like_a_missing_one(app, world):
-    client = client_as(app, world.b_admin)
+    client = logged_in(app, world.b_admin)
     theirs = client.get(f"/candidates/{world.done}")
     missing = client.get("/candidates/999999")
     assert theirs.status_code == missing.status_code == 404
@@ -519,9 +505,9 @@ def test_a_deactivated_user_cannot_log_in(app, world):
 
 
 def test_a_user_deactivated_while_logged_in_is_logged_out(app, world):
-    recruiter = client_as(app, world.emails["recruiter"])
+    recruiter = logged_in(app, world.emails["recruiter"])
     assert recruiter.get("/campaigns").status_code == 200
-    admin = client_as(app, world.emails["admin"])
+    admin = logged_in(app, world.emails["admin"])
     with app.app_context():
         user_id = db.session.scalar(
             sa.select(User.id).where(User.email == world.emails["recruiter"])
@@ -535,9 +521,9 @@ def test_a_user_deactivated_while_logged_in_is_logged_out(app, world):
 
 
 def test_reactivating_a_user_does_not_reopen_their_old_session(app, world):
-    recruiter = client_as(app, world.emails["recruiter"])
+    recruiter = logged_in(app, world.emails["recruiter"])
     assert recruiter.get("/campaigns").status_code == 200
-    admin = client_as(app, world.emails["admin"])
+    admin = logged_in(app, world.emails["admin"])
     with app.app_context():
         user_id = db.session.scalar(
             sa.select(User.id).where(User.email == world.emails["recruiter"])
@@ -549,7 +535,7 @@ def test_reactivating_a_user_does_not_reopen_their_old_session(app, world):
         assert db.session.get(User, user_id).active
     # The cookie from before the deactivation opens nothing; a new login works.
     assert is_login_redirect(recruiter.get("/campaigns"), "/campaigns")
-    assert client_as(app, world.emails["recruiter"]).get("/campaigns").status_code == 200
+    assert logged_in(app, world.emails["recruiter"]).get("/campaigns").status_code == 200
 
 
 @pytest.mark.parametrize(

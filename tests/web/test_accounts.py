@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 from datetime import timedelta
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pyotp
 import pytest
@@ -27,9 +27,11 @@ from recruit.extensions import db
 from recruit.services.invitations import create_organisation
 from recruit.services.outbox import send_pending
 from tests.conftest import csrf_from, make_invitation
-from tests.web.test_mail import Inbox, no_background_sender, serve  # noqa: F401 (autouse)
+from tests.helpers import PASSWORD, at, count, logged_in, login
 
-PASSWORD = "correct horse battery staple"
+# These tests drive send_pending themselves.
+pytestmark = pytest.mark.usefixtures("no_background_sender")
+
 NEW_PASSWORD = "velvet orbit pancake drummer"
 HOME = "127.0.0.1"
 
@@ -45,31 +47,6 @@ def accounts(app):
             create_user(org, emails[role], role, PASSWORD, f"{role.title()} Acme")
         db.session.commit()
     return emails
-
-
-def at(address: str) -> dict:
-    return {"environ_base": {"REMOTE_ADDR": address}}
-
-
-def login(client, email, password=PASSWORD, address=HOME, next_url=None):
-    page = client.get("/login", **at(address))
-    url = "/login" if next_url is None else "/login?" + urlencode({"next": next_url})
-    return client.post(
-        url,
-        data={
-            "csrf_token": csrf_from(page.get_data(as_text=True)),
-            "email": email,
-            "password": password,
-        },
-        **at(address),
-    )
-
-
-def logged_in(app, email, address=HOME):
-    client = app.test_client()
-    response = login(client, email, address=address)
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return client
 
 
 def token_of(client, path="/account", address=HOME) -> str:
@@ -92,11 +69,6 @@ def user_row(app, email) -> User:
         user = db.session.scalar(sa.select(User).where(User.email == email))
         db.session.expunge(user)
         return user
-
-
-def count(app, model, *where) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
 # --- Sessions ---------------------------------------------------------------------------------
@@ -342,14 +314,6 @@ def test_a_user_changes_their_own_password_and_other_sessions_end(app, accounts)
 LINK_RE = re.compile(r"http://localhost(/password/reset/[A-Za-z0-9_-]+)")
 
 
-@pytest.fixture
-def inbox(app):
-    box = Inbox()
-    controller = serve(app, box)
-    yield box
-    controller.stop()
-
-
 def ask_reset(app, email, address=HOME):
     client = app.test_client()
     token = csrf_from(client.get("/password/forgot", **at(address)).get_data(as_text=True))
@@ -384,7 +348,7 @@ def set_password(app, path, password, confirm=None):
     )
 
 
-def test_a_forgotten_password_is_reset_by_email_once(app, accounts, inbox):
+def test_a_forgotten_password_is_reset_by_email_once(app, accounts, smtp):
     email = accounts["hr"]
     session_before = logged_in(app, email)
     known = ask_reset(app, email)
@@ -392,10 +356,10 @@ def test_a_forgotten_password_is_reset_by_email_once(app, accounts, inbox):
     assert known.status_code == unknown.status_code == 303
     assert known.headers["Location"] == unknown.headers["Location"]
     assert deliver(app).sent == 1
-    assert inbox.recipients() == [email]
-    message = inbox.messages()[0]
+    assert smtp.recipients() == [email]
+    message = smtp.messages()[0]
     assert "mot de passe" in message["Subject"].lower()
-    path = reset_link(inbox)
+    path = reset_link(smtp)
     page = app.test_client().get(path)
     assert page.status_code == 200
     assert page.headers["Referrer-Policy"] == "no-referrer"
@@ -412,11 +376,11 @@ def test_a_forgotten_password_is_reset_by_email_once(app, accounts, inbox):
     assert set_password(app, path, "another fine pass phrase").status_code == 410
 
 
-def test_a_reset_link_dies_after_an_hour_and_unsent_ones_stay_unsent(app, accounts, inbox):
+def test_a_reset_link_dies_after_an_hour_and_unsent_ones_stay_unsent(app, accounts, smtp):
     email = accounts["recruiter"]
     ask_reset(app, email)
     deliver(app)
-    path = reset_link(inbox)
+    path = reset_link(smtp)
     with app.app_context():
         reset = db.session.scalar(sa.select(PasswordReset))
         reset.expires_at = utcnow() - timedelta(seconds=1)
@@ -432,14 +396,14 @@ def test_a_reset_link_dies_after_an_hour_and_unsent_ones_stay_unsent(app, accoun
         db.session.commit()
     report = deliver(app)
     assert report.sent == 0 and report.failed == 1
-    assert len(inbox.envelopes) == 1
+    assert len(smtp.envelopes) == 1
 
 
-def test_reset_requests_are_limited_per_account_and_per_address(app, accounts, inbox):
+def test_reset_requests_are_limited_per_account_and_per_address(app, accounts, smtp):
     for i in range(4):
         assert ask_reset(app, accounts["admin"], address=f"127.0.6.{i + 1}").status_code == 303
     deliver(app)
-    assert len(inbox.envelopes) == 3  # at most three links an hour for one account
+    assert len(smtp.envelopes) == 3  # at most three links an hour for one account
     statuses = [
         ask_reset(app, f"p{i}@acme.example", address="127.0.7.1").status_code for i in range(6)
     ]

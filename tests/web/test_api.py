@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 from werkzeug.exceptions import HTTPException
 
 from recruit.core import norms
-from recruit.data import frames
+from recruit.data import frames, questions
 from recruit.data.models import (
     AuditEvent,
     Campaign,
@@ -40,6 +40,7 @@ from recruit.data.models import (
 from recruit.extensions import db
 from recruit.services import apikeys, invitations, results
 from tests.conftest import complete_invitation, csrf_from, random_responses
+from tests.helpers import api_key, bearer, both_past_the_check, count
 
 DERIVED = ("z", "t", "pct", "sten", "stanine")
 
@@ -47,27 +48,9 @@ DERIVED = ("z", "t", "pct", "sten", "stanine")
 # --- Builders -------------------------------------------------------------------------------
 
 
-def api_key(app, org="Acme") -> str:
-    """A live API key of the organisation, created with it if needed."""
-    with app.app_context():
-        organisation = invitations.find_organisation(org) or invitations.create_organisation(org)
-        _, key = apikeys.create_key(organisation, "ATS")
-        db.session.commit()
-    return key
-
-
-def bearer(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
-
-
 @pytest.fixture
 def key(app):
     return api_key(app)
-
-
-def count(app, model, *where) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
 def new_campaign(client, key, **fields) -> dict:
@@ -108,7 +91,7 @@ def assert_error(response, status, code, field="any"):
 
 
 def complete_some(app, invitations, seed=3):
-    form = app.extensions["recruit.bank"].get("mini", "fr")
+    form = questions.bank(app).get("mini", "fr")
     rng = random.Random(seed)
     for item in invitations:
         complete_invitation(app, token_of(item["link"]), random_responses(form, rng))
@@ -126,7 +109,7 @@ def test_forms_describe_the_bank(app, client, key):
     response = client.get("/api/v1/forms", headers=bearer(key))
     assert response.status_code == 200
     body = response.json
-    bank = app.extensions["recruit.bank"]
+    bank = questions.bank(app)
     assert body["total"] == len(bank.form_ids()) == len(body["items"]) and body["pages"] == 1
     (mini,) = [f for f in body["items"] if f["id"] == "mini"]
     fr, en = bank.get("mini", "fr"), bank.get("mini", "en")
@@ -180,7 +163,7 @@ def test_campaign_counts_and_completion_rate_follow_the_invitations(app, client,
     with app.app_context():
         from recruit.candidate import services as candidate
 
-        form = app.extensions["recruit.bank"].get("mini", "fr")
+        form = questions.bank(app).get("mini", "fr")
         started = db.session.get(Invitation, made[2]["id"])
         candidate.record_consent(started, form, "consent", "fr")
         invitations.revoke(db.session.get(Invitation, made[3]["id"]))
@@ -268,8 +251,6 @@ def test_two_calls_inviting_the_same_people_at_once_make_one_link_each(
 ):
     from concurrent.futures import ThreadPoolExecutor
 
-    from tests.web.test_recruiter import both_past_the_check
-
     campaign = new_campaign(client, key)
     waits = both_past_the_check(monkeypatch)
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -292,7 +273,7 @@ def test_invitation_list_shows_each_state_and_links_only_while_usable(app, clien
     with app.app_context():
         from recruit.candidate import services as candidate
 
-        form = app.extensions["recruit.bank"].get("mini", "fr")
+        form = questions.bank(app).get("mini", "fr")
         candidate.record_consent(db.session.get(Invitation, made[1]["id"]), form, "c", "fr")
         invitations.revoke(db.session.get(Invitation, made[2]["id"]))
         db.session.get(Invitation, made[3]["id"]).expires_at = utcnow() - timedelta(minutes=1)
@@ -340,7 +321,10 @@ def expected_scores(app, campaign_id):
 
 
 def assert_scores_match(items, expected, scales):
+    """The API's result items are ``expected``'s rows, one each, with the same scores."""
+    assert len(expected) > 0, "nothing to compare: the check would prove nothing"
     by_id = {item["invitation_id"]: item for item in items}
+    assert len(by_id) == len(items), "an invitation is listed twice"
     assert sorted(by_id) == sorted(int(i) for i in expected["invitation_id"])
     for row in expected.to_dict("records"):
         shown = by_id[int(row["invitation_id"])]["scores"]
@@ -351,6 +335,12 @@ def assert_scores_match(items, expected, scales):
             np.testing.assert_allclose(
                 np.array(got, dtype=float), np.array(want, dtype=float), rtol=1e-9, atol=1e-9
             )
+
+
+def test_assert_scores_match_fails_on_an_empty_export():
+    nothing = pd.DataFrame({"invitation_id": pd.Series([], dtype=int)})
+    with pytest.raises(AssertionError):
+        assert_scores_match([], nothing, ["composite"])
 
 
 @pytest.mark.parametrize("norm", ["campaign", "pooled"])
@@ -372,7 +362,7 @@ def test_results_match_normalize_on_the_same_campaign(app, client, key, norm):
     assert body["norm"]["kind"] == norm and body["norm"]["method"] == "standard"
     assert body["norm"]["n"] == 8 and body["norm"]["provisional"] is True  # 8 < 30
     assert body["norm"]["pool"] == ("pooled" if norm == "pooled" else f"campaign:{campaign['id']}")
-    bank_form = app.extensions["recruit.bank"].get("mini", "fr")
+    bank_form = questions.bank(app).get("mini", "fr")
     first = body["items"][0]
     assert first["form_version"] == bank_form.version and first["status"] == "completed"
     assert first["scoring_method"] and first["completed_at"]

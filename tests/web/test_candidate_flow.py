@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from recruit.data import questions
 from recruit.data.models import (
     Answer,
     ConsentText,
@@ -20,31 +21,7 @@ from recruit.data.models import (
 )
 from recruit.extensions import db
 from tests.conftest import csrf_from, make_invitation
-
-# The mini form: m1 most_least (plaisir), m2 rating (ecoute), m3 choice (plaisir, ecoute),
-# two items per page, so two pages. Answers below are keyed per item id.
-GOOD = {
-    "m1": {"m1-best": "a", "m1-worst": "c"},
-    "m2": {"m2-a": "5", "m2-b": "2", "m2-c": "3", "m2-d": "5"},
-    "m3": {"m3-choice": "c"},
-}
-
-
-def invitation(app, token) -> Invitation:
-    with app.app_context():
-        inv = db.session.scalar(
-            sa.select(Invitation).where(Invitation.token_hash == token_hash(token))
-        )
-        db.session.expunge(inv)
-        return inv
-
-
-def count(app, model, **where) -> int:
-    with app.app_context():
-        query = sa.select(sa.func.count()).select_from(model)
-        for column, value in where.items():
-            query = query.where(getattr(model, column) == value)
-        return db.session.scalar(query)
+from tests.helpers import GOOD, answer_page, consent, count, finish, invitation, page_items
 
 
 def stored(app, token) -> dict[str, dict]:
@@ -54,40 +31,6 @@ def stored(app, token) -> dict[str, dict]:
             sa.select(Answer.item_id, Answer.payload).where(Answer.invitation_id == inv.id)
         )
         return dict(rows.all())
-
-
-def consent(client, token):
-    page = client.get(f"/t/{token}")
-    return client.post(
-        f"/t/{token}/consent", data={"csrf_token": csrf_from(page.text), "agree": "y"}
-    )
-
-
-def page_items(app, token, number) -> list[str]:
-    inv = invitation(app, token)
-    form = app.extensions["recruit.bank"].get("mini", "fr")
-    return [item.id for item in form.pages(inv.seed)[number - 1]]
-
-
-def answer_page(client, app, token, number, overrides=None, drop=()):
-    page = client.get(f"/t/{token}/p/{number}")
-    assert page.status_code == 200
-    data = {"csrf_token": csrf_from(page.text)}
-    for item_id in page_items(app, token, number):
-        data.update(GOOD[item_id])
-    data.update(overrides or {})
-    for key in drop:
-        data.pop(key, None)
-    return client.post(f"/t/{token}/p/{number}", data=data)
-
-
-def finish(client, app, token):
-    consent(client, token)
-    answer_page(client, app, token, 1)
-    answer_page(client, app, token, 2)
-    review = client.get(f"/t/{token}/review")
-    assert review.status_code == 200
-    return client.post(f"/t/{token}/submit", data={"csrf_token": csrf_from(review.text)})
 
 
 def test_welcome_page_says_who_hires_how_long_and_shows_no_item_before_consent(app, client):
@@ -125,7 +68,7 @@ def test_consent_stores_time_and_the_exact_text_version(app, client):
         text = db.session.get(ConsentText, inv.consent_version)
         assert text.language == "fr"
         assert "Acme" in text.text and "CNIL" in text.text
-    assert inv.form_version == app.extensions["recruit.bank"].get("mini", "fr").version
+    assert inv.form_version == questions.bank(app).get("mini", "fr").version
 
 
 def test_whole_flow_with_resume_back_review_and_scoring(app, client):
@@ -195,14 +138,14 @@ def shown_page(client, token, number, monkeypatch, seconds_ago: int):
     """The page as shown ``seconds_ago`` (its signed stamp says so): its CSRF token and stamp."""
     import time
 
-    from recruit.candidate import routes
+    from recruit.candidate import answers
 
     with client.application.app_context():
-        signer = routes._signer()
+        signer = answers._signer()
     shown_at = int(time.time()) - seconds_ago
     with monkeypatch.context() as patch:
         patch.setattr(signer, "get_timestamp", lambda: shown_at)
-        patch.setattr(routes, "_signer", lambda: signer)
+        patch.setattr(answers, "_signer", lambda: signer)
         page = client.get(f"/t/{token}/p/{number}")
     assert page.status_code == 200
     return csrf_from(page.text), re.search(SHOWN_RE, page.text).group(1)
@@ -461,7 +404,7 @@ def test_options_are_shown_in_the_invitations_own_shuffled_order(app, client):
     token = make_invitation(app)
     consent(client, token)
     inv = invitation(app, token)
-    form = app.extensions["recruit.bank"].get("mini", "fr")
+    form = questions.bank(app).get("mini", "fr")
     body = client.get(f"/t/{token}/p/1").text
     for item in form.pages(inv.seed)[0]:
         texts = [o.text.replace("'", "&#39;") for o in form.shuffled_options(item, inv.seed)]

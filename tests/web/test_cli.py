@@ -4,19 +4,25 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from recruit import config
+from recruit.cli import bank_group
 from recruit.data.models import Campaign, Candidate, Invitation, Organisation, utcnow
 from recruit.extensions import db
-from tests.conftest import REAL_BANK, empty_database, make_app
+from tests.conftest import (
+    MINI_BANK,
+    REAL_BANK,
+    empty_database,
+    make_app,
+    mini_form_data,
+    write_form,
+)
+from tests.helpers import count
 
 
 def counts(app):
-    with app.app_context():
-        return {
-            m.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(m))
-            for m in (Organisation, Campaign, Candidate, Invitation)
-        }
+    return {m.__name__: count(app, m) for m in (Organisation, Campaign, Candidate, Invitation)}
 
 
 def test_org_create_and_duplicate(app, runner):
@@ -150,3 +156,18 @@ def test_secret_key_is_generated_once_and_kept_in_the_instance_folder(tmp_path, 
     assert env["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db/x"
     assert env["RECRUIT_BASE_URL"] == "https://jobs.example.org"
     assert env["SESSION_COOKIE_SECURE"] is True
+
+
+def test_bank_check_command_reports_and_exits_non_zero(tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(bank_group, ["check", str(MINI_BANK)])
+    assert ok.exit_code == 0
+    assert "mini.fr" in ok.output and "mini.en" in ok.output
+    fr = mini_form_data()
+    fr["items"][1]["scales"] = ["inconnue"]
+    write_form(tmp_path, fr)
+    write_form(tmp_path, mini_form_data("en"))
+    bad = runner.invoke(bank_group, ["check", str(tmp_path)])
+    assert bad.exit_code == 1
+    assert "mini.fr.yaml: item m2, scales:" in bad.output
+    assert "inconnue" in bad.output

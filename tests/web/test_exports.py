@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from recruit.core import norms
-from recruit.data import frames
+from recruit.data import frames, questions
 from recruit.data.models import Candidate, Invitation, Organisation
 from recruit.extensions import db
 from recruit.services import exports, results
@@ -42,7 +42,7 @@ def populate(app, seed=11) -> int:
     """Lyon (fr, 7 people) and Paris (en, 5 people) completed, one pending link, and another
     organisation; completion dates 2026-03-01 + k; returns Acme's id."""
     rng = random.Random(seed)
-    bank = app.extensions["recruit.bank"]
+    bank = questions.bank(app)
     names = DANGEROUS + ODD + [f"Personne {i}" for i in range(4)]
     for i, name in enumerate(names):
         campaign, lang = ("Lyon", "fr") if i < 7 else ("Paris", "en")
@@ -89,8 +89,17 @@ def expected_scores(app, organisation, campaign_ids=None, *, pool="campaign_id",
     return pd.concat([scores, normalized], axis=1).set_index("invitation_id")
 
 
-def assert_scores_match(exported: pd.DataFrame, expected: pd.DataFrame) -> None:
+def assert_scores_match(
+    exported: pd.DataFrame, expected: pd.DataFrame, rows: int | None = None
+) -> None:
+    """Each exported row has the scores of its ``expected`` row. The export holds every row of
+    ``expected``, or exactly ``rows`` of them when it is a subset (a date range, a campaign
+    normed with others); an empty export never passes."""
+    wanted = len(expected) if rows is None else rows
+    assert wanted > 0, "nothing to compare: the check would prove nothing"
+    assert len(exported) == wanted, f"{len(exported)} rows exported, {wanted} expected"
     exported = exported.set_index("invitation_id")
+    assert exported.index.is_unique, "an invitation is exported twice"
     assert set(exported.index) <= set(expected.index)
     expected = expected.loc[exported.index]
     for scale in SCALES:
@@ -110,6 +119,25 @@ def assert_scores_match(exported: pd.DataFrame, expected: pd.DataFrame) -> None:
     assert exported["norm_provisional"].astype(bool).tolist() == (
         expected["norm_provisional"].astype(bool).tolist()
     )
+
+
+def test_assert_scores_match_fails_on_an_empty_or_a_short_export():
+    columns = ["invitation_id", *SCALES]
+    for scale in SCALES:
+        columns += [f"{scale}_{s}" for s in ("z", "t", "pct", "sten", "stanine")]
+    columns += ["norm_n", "norm_provisional"]
+    expected = pd.DataFrame([[1] + [50.0] * (len(columns) - 3) + [2, True]], columns=columns)
+    expected = pd.concat([expected, expected.assign(invitation_id=2)], ignore_index=True)
+    expected = expected.set_index("invitation_id")
+    exported = expected.reset_index()
+    assert_scores_match(exported, expected)  # the same rows: it passes
+    for short in (exported.iloc[:0], exported.iloc[:1]):
+        with pytest.raises(AssertionError):
+            assert_scores_match(short, expected)
+    with pytest.raises(AssertionError):
+        assert_scores_match(exported.iloc[:0], expected.iloc[:0])
+    with pytest.raises(AssertionError):
+        assert_scores_match(exported.iloc[:0], expected, rows=0)
 
 
 def read_csv(data: bytes, sep: str) -> pd.DataFrame:
@@ -286,7 +314,7 @@ def test_campaign_subset_changes_rows_and_the_pooled_norm(app):
     # is chosen.
     assert_scores_match(lyon, expected_scores(app, organisation, [lyon_id]))
     assert lyon["norm_provisional"].all()
-    assert_scores_match(large, expected_scores(app, organisation, min_pool=2))
+    assert_scores_match(large, expected_scores(app, organisation, min_pool=2), rows=7)
     assert not large["norm_provisional"].any()
     # Pooled: the chosen campaigns only, here with rank percentiles (pools of 2 or more).
     assert_scores_match(
@@ -320,8 +348,8 @@ def test_date_range_is_inclusive_and_keeps_the_campaign_norm(app):
     assert window["candidate_name"].notna().all()
     assert later["completed_at"].dt.day.tolist() == [10, 11, 12] and nothing.empty
     # The rows are a subset; their scores are those of the whole campaign.
-    assert_scores_match(window, expected_scores(app, organisation))
-    assert_scores_match(later, expected_scores(app, organisation))
+    assert_scores_match(window, expected_scores(app, organisation), rows=3)
+    assert_scores_match(later, expected_scores(app, organisation), rows=3)
     about = dict(exports.about_rows(context))
     assert about["Période (date de fin du test, UTC)"] == "du 2026-03-03 au 2026-03-05 inclus"
 
@@ -427,7 +455,7 @@ def test_writers_refuse_what_they_cannot_write_before_writing_anything(app, monk
         frame, context = exports.export_frame(org_id(app, "Quiet"), items=False)
     with pytest.raises(ValueError, match="sep"):
         exports.csv_chunks(frame, sep="|")
-    monkeypatch.setattr(exports, "EXCEL_MAX_ROWS", 1)
+    monkeypatch.setattr(exports.xlsx, "EXCEL_MAX_ROWS", 1)
     target = io.BytesIO()
     with pytest.raises(ValueError, match="CSV"):
         exports.write_xlsx(frame.reindex([0]), context, target)

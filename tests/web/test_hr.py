@@ -12,11 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from recruit.core import norms, scoring
-from recruit.data import frames
+from recruit.data import frames, questions
 from recruit.data.models import Invitation, token_hash, utcnow
 from recruit.extensions import db
 from tests.conftest import complete_invitation, make_invitation, random_responses
-from tests.web.test_recruiter import login, make_user
+from tests.helpers import login, make_user, stored_rows
 
 
 def at(app, token, **values):
@@ -34,7 +34,7 @@ def at(app, token, **values):
 def world(app):
     """Lyon: 3 completed (10, 20, 30 min), 1 stopped after saving page 1, 1 pending, 1 expired,
     1 revoked. Nice: 2 completed (40, 50 min), created 40 days ago."""
-    form = app.extensions["recruit.bank"].get("mini", "fr")
+    form = questions.bank(app).get("mini", "fr")
     rng = random.Random(7)
     now = utcnow()
     for i, minutes in enumerate((10, 20, 30)):
@@ -112,7 +112,7 @@ def test_scores_and_quality_match_independent_computations(world, hr):
         from recruit.services.invitations import find_organisation
 
         frame = frames.scores(find_organisation("Acme").id)
-        form = world.extensions["recruit.bank"].get("mini", "fr")
+        form = questions.bank(world).get("mini", "fr")
         answers = {}
         from recruit.data.models import Answer
 
@@ -152,7 +152,7 @@ def test_csv_export_reads_back_and_neutralises_formulas(world, hr):
     complete_invitation(
         world,
         token,
-        random_responses(world.extensions["recruit.bank"].get("mini", "fr"), random.Random(3)),
+        random_responses(questions.bank(world).get("mini", "fr"), random.Random(3)),
     )
     response = hr.get("/hr/export.csv?sep=semicolon")
     assert response.status_code == 200
@@ -213,8 +213,6 @@ EXPORT_ONLY = [("norm", "galaxy"), ("norm", ""), ("sep", "tab"), ("sep", ""), ("
 
 
 def test_a_filter_that_does_not_parse_is_a_400_naming_it_never_all(world, hr):
-    from tests.web.test_recruiter import stored_rows
-
     lyon = re.search(r'name="campaign" value="(\d+)"', hr.get("/hr/").text).group(1)
     before = stored_rows(world)
     for path in ("/hr/", "/hr/export.csv", "/hr/export.xlsx"):

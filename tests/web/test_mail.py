@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +15,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from markupsafe import escape
 
@@ -26,70 +23,13 @@ from recruit.extensions import db
 from recruit.services import outbox
 from recruit.services.outbox import MailWorker, SendReport, enqueue, send_pending
 from tests.conftest import make_invitation
+from tests.helpers import Inbox, free_port, serve
+
+# These tests drive send_pending themselves.
+pytestmark = pytest.mark.usefixtures("no_background_sender")
 
 # The personal link itself, not the page of the candidate's rights under it (…/privacy).
 LINK_RE = re.compile(r"http://localhost/t/[A-Za-z0-9_-]+(?![A-Za-z0-9_/-])")
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (right now)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.envelopes: list = []
-        self.refuse = False
-        self.delay = 0.0
-        self._lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.refuse:
-            return f"550 5.1.1 <{address}>: Recipient address rejected"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        with self._lock:
-            self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self) -> list[EmailMessage]:
-        return [
-            message_from_bytes(e.original_content, policy=policy.default) for e in self.envelopes
-        ]
-
-    def recipients(self) -> list[str]:
-        return [address for e in self.envelopes for address in e.rcpt_tos]
-
-
-def serve(app, inbox: Inbox, **options) -> Controller:
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), **options)
-    controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
-    return controller
-
-
-@pytest.fixture(autouse=True)
-def no_background_sender(app):
-    """These tests drive send_pending themselves: stop any worker the app started on its own."""
-    worker = app.extensions.get("recruit.mail_worker")
-    if worker is not None:
-        worker.stop()
-
-
-@pytest.fixture
-def smtp(app):
-    inbox = Inbox()
-    controller = serve(app, inbox)
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from alembic.script import ScriptDirectory
 from flask_migrate import upgrade
 from sqlalchemy.exc import IntegrityError
 
+from recruit.data import questions
 from recruit.data.models import Campaign, Candidate, Invitation, utcnow
 from recruit.extensions import db
 from recruit.services import invitations
@@ -99,7 +100,7 @@ def test_the_upgrade_merges_one_persons_candidates_then_keeps_them_one(database_
     app = make_app(url)
     with app.app_context():
         upgrade(revision="f2327b8019c7")
-        form = app.extensions["recruit.bank"].get("mini", "fr")
+        form = questions.bank(app).get("mini", "fr")
         # Organisations as that revision knew them (the model has columns added since).
         acme, other = (_old_organisation(name) for name in ("Acme", "Other"))
         campaign, elsewhere = (

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from recruit.auth import services as accounts
+from recruit.data import questions
 from recruit.data.models import (
     Answer,
     AuditEvent,
@@ -34,8 +35,8 @@ from recruit.data.models import (
 from recruit.extensions import db, limiter
 from recruit.services import invitations, outbox, privacy, results
 from tests.conftest import complete_invitation, csrf_from, make_invitation, random_responses
+from tests.helpers import PASSWORD, logged_in
 
-PASSWORD = "correct horse battery staple"
 NAME = "Zéphyrine Oberkampf"
 EMAIL = "zephyrine.oberkampf@example.org"
 
@@ -69,16 +70,6 @@ def make_user(app, role: str, org: str = "Acme") -> tuple[str, int]:
         user = accounts.create_user(organisation, email, role, PASSWORD, name=f"{role} {org}")
         db.session.commit()
         return email, user.id
-
-
-def logged_in(app, email: str):
-    client = app.test_client()
-    page = client.get("/login")
-    response = client.post(
-        "/login", data={"csrf_token": csrf_from(page.text), "email": email, "password": PASSWORD}
-    )
-    assert response.status_code == 302
-    return client
 
 
 def find(token: str) -> Invitation:
@@ -243,7 +234,7 @@ def retention_world(app, tmp_path):
     """Four campaigns' worth of people, each on one side of their retention period."""
     app.config["MAIL_OUTBOX_DIR"] = str(tmp_path / "outbox")
     _, admin_id = make_user(app, "admin")
-    form = app.extensions["recruit.bank"].get("mini", "fr")
+    form = questions.bank(app).get("mini", "fr")
     rng = random.Random(7)
     people = {
         # key: (campaign, name, email)
@@ -404,7 +395,7 @@ def test_a_candidate_still_in_a_live_campaign_keeps_their_identity(app, retentio
     with app.app_context():
         organisation = invitations.find_organisation("Acme")
         recent = invitations.create_campaign(
-            organisation, app.extensions["recruit.bank"].get("mini", "fr"), "Nouvelle"
+            organisation, questions.bank(app).get("mini", "fr"), "Nouvelle"
         )
         invitations.invite(recent, find(tokens["past"]).candidate, days=14)
         db.session.commit()
@@ -430,7 +421,7 @@ def test_a_candidate_still_in_a_live_campaign_keeps_their_identity(app, retentio
 
 def test_the_candidate_downloads_their_own_data_and_nothing_of_anyone_else(app, client):
     _, admin_id = make_user(app, "admin")
-    form = app.extensions["recruit.bank"].get("mini", "fr")
+    form = questions.bank(app).get("mini", "fr")
     mine = make_invitation(app, name=NAME, email=EMAIL)
     theirs = make_invitation(app, name="Autre Personne", email="autre@example.org")
     rng = random.Random(3)
@@ -511,7 +502,7 @@ def person(app, tmp_path):
     note naming them, and rows in two import batches; plus someone else."""
     app.config["MAIL_OUTBOX_DIR"] = str(tmp_path / "outbox")
     _, admin_id = make_user(app, "admin")
-    form = app.extensions["recruit.bank"].get("mini", "fr")
+    form = questions.bank(app).get("mini", "fr")
     done = make_invitation(app, name=NAME, email=EMAIL, campaign="Accueil")
     live = make_invitation(app, name=NAME, email=EMAIL, campaign="Standard")
     other = make_invitation(app, name="Autre Personne", email="autre@example.org")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import random
 import re
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 
 from recruit.auth import services as accounts
 from recruit.core import norms
-from recruit.data import frames
+from recruit.data import frames, questions
 from recruit.data.models import (
     AuditEvent,
     Campaign,
@@ -31,95 +30,26 @@ from recruit.data.models import (
 from recruit.extensions import db
 from recruit.services import invitations
 from tests.conftest import complete_invitation, csrf_from, make_invitation, random_responses
-from tests.unit.test_importing import HEADER_ROW, declare_size, raw_xlsx, sheet_xml, strings_xml
-
-PASSWORD = "correct horse battery"
-
-
-def make_user(app, role="recruiter", org="Acme", email=None) -> str:
-    email = email or f"{role}@{org.lower()}.example.org"
-    with app.app_context():
-        organisation = invitations.find_organisation(org) or invitations.create_organisation(org)
-        accounts.create_user(organisation, email, role, PASSWORD, name=role.title())
-        db.session.commit()
-    return email
-
-
-def login(client, email, password=PASSWORD):
-    page = client.get("/login")
-    return client.post(
-        "/login", data={"csrf_token": csrf_from(page.text), "email": email, "password": password}
-    )
+from tests.helpers import (
+    PASSWORD,
+    both_past_the_check,
+    campaign_id,
+    confirm,
+    count,
+    login,
+    make_user,
+    new_campaign,
+    stored_rows,
+    token_of,
+    upload,
+)
+from tests.workbooks import HEADER_ROW, declare_size, raw_xlsx, sheet_xml, strings_xml
 
 
 @pytest.fixture
 def recruiter(app, client):
     login(client, make_user(app))
     return client
-
-
-def count(app, model, *where) -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
-
-
-def stored_rows(app) -> dict[str, list]:
-    """Every row of the recruiting data (not the accounts and keys, whose last-use times move):
-    what a refused request must leave exactly as it was."""
-    from recruit.data import models
-
-    tables = [
-        models.Organisation,
-        models.Campaign,
-        models.Candidate,
-        models.FormVersion,
-        models.ConsentText,
-        models.Invitation,
-        models.Answer,
-        models.PageTime,
-        models.Result,
-        models.ScaleScore,
-        models.ReferenceNorm,
-        models.Decision,
-        models.AuditEvent,
-        models.OutboxMessage,
-        models.ImportBatch,
-        models.ErasedLink,
-    ]
-    with app.app_context(), db.engine.connect() as conn:
-        return {
-            model.__tablename__: sorted(
-                (tuple(row) for row in conn.execute(sa.select(model.__table__))), key=repr
-            )
-            for model in tables
-        }
-
-
-def new_campaign(client, title="Réceptionniste", site="Lyon", days="14", form="mini:fr"):
-    page = client.get("/campaigns/new")
-    return client.post(
-        "/campaigns/new",
-        data={
-            "csrf_token": csrf_from(page.text),
-            "title": title,
-            "site": site,
-            "form_language": form,
-            "invitation_days": days,
-        },
-    )
-
-
-def campaign_id(app, title="Réceptionniste") -> int:
-    with app.app_context():
-        return db.session.scalar(sa.select(Campaign.id).where(Campaign.title == title))
-
-
-def token_of(app, invitation_id) -> str:
-    from recruit.data.models import token_for
-
-    with app.app_context():
-        nonce = db.session.get(Invitation, invitation_id).token_nonce
-        return token_for(nonce, app.config["SECRET_KEY"])
 
 
 # --- Accounts -------------------------------------------------------------------------------
@@ -201,7 +131,7 @@ def test_open_a_campaign_and_see_it_listed_with_counts(app, recruiter):
     complete_invitation(
         app,
         token,
-        random_responses(app.extensions["recruit.bank"].get("mini", "fr"), random.Random(1)),
+        random_responses(questions.bank(app).get("mini", "fr"), random.Random(1)),
     )
     listing = recruiter.get("/campaigns")
     assert "Réceptionniste" in listing.text and "50 %" in listing.text
@@ -410,7 +340,7 @@ def test_send_invitations_and_remind_queue_the_right_people(app, recruiter):
     complete_invitation(
         app,
         done,
-        random_responses(app.extensions["recruit.bank"].get("mini", "fr"), random.Random(2)),
+        random_responses(questions.bank(app).get("mini", "fr"), random.Random(2)),
     )
     page = recruiter.get(f"/campaigns/{cid}")
     assert "Envoyer 3 invitation(s)" in page.text
@@ -420,29 +350,6 @@ def test_send_invitations_and_remind_queue_the_right_people(app, recruiter):
     assert count(app, OutboxMessage, OutboxMessage.kind == "invitation") == 3
     recruiter.post(f"/campaigns/{cid}/remind", data={"csrf_token": csrf_from(page.text)})
     assert count(app, OutboxMessage, OutboxMessage.kind == "reminder") == 3
-
-
-def both_past_the_check(monkeypatch) -> list[str]:
-    """Make each request wait (up to 2 s) at the "already invited?" check for the other one.
-
-    Without a lock both pass the check before either invites: two links for one person. With
-    the campaign locked, the second waits before the check, the barrier times out for the
-    first, which invites and commits; the second then sees that invitation.
-    """
-    barrier = threading.Barrier(2)
-    check = invitations.already_invited
-    waits: list[str] = []
-
-    def waiting_check(campaign, emails):
-        try:
-            barrier.wait(timeout=2)
-            waits.append("met")
-        except threading.BrokenBarrierError:
-            waits.append("alone")
-        return check(campaign, emails)
-
-    monkeypatch.setattr(invitations, "already_invited", waiting_check)
-    return waits
 
 
 def test_two_recruiters_inviting_one_person_at_once_make_one_link(app, recruiter, monkeypatch):
@@ -509,20 +416,6 @@ def test_a_file_confirmed_twice_at_once_is_imported_once(app, recruiter, monkeyp
 
 
 # --- Bulk import ----------------------------------------------------------------------------
-
-
-def upload(client, cid, content: bytes, filename="candidats.csv"):
-    page = client.get(f"/campaigns/{cid}/import")
-    return client.post(
-        f"/campaigns/{cid}/import",
-        data={"csrf_token": csrf_from(page.text), "spreadsheet": (io.BytesIO(content), filename)},
-        content_type="multipart/form-data",
-    )
-
-
-def confirm(client, response):
-    action = re.search(r'action="(/campaigns/\d+/import/\d+)"', response.text).group(1)
-    return client.post(action, data={"csrf_token": csrf_from(response.text)})
 
 
 @pytest.mark.parametrize(
@@ -725,7 +618,7 @@ def test_five_thousand_rows_import_in_one_transaction(app, recruiter):
 
 
 def completed_pool(app, n, campaign="Réceptionniste", seed=5):
-    form = app.extensions["recruit.bank"].get("mini", "fr")
+    form = questions.bank(app).get("mini", "fr")
     rng = random.Random(seed)
     for i in range(n):
         token = make_invitation(
@@ -919,7 +812,7 @@ def test_compare_two_to_four_candidates(app, recruiter):
     page = recruiter.get("/compare?" + "&".join(f"id={i}" for i in ids[:3]))
     assert page.status_code == 200
     assert page.text.count('class="bar') >= 3 or "<svg" in page.text
-    form = app.extensions["recruit.bank"].get("mini", "fr")
+    form = questions.bank(app).get("mini", "fr")
     for item in form.items:
         best = item.keyed_best(item.scales[0])
         assert best.rationale.replace("'", "&#39;") in page.text

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 import yaml
 from scipy import stats
 
+from recruit.data import questions
 from recruit.data.models import Answer, FormVersion, Organisation, ReferenceNorm, Result
 from recruit.extensions import db
 from recruit.services import results
@@ -27,7 +28,7 @@ from tests.conftest import (
 def populate(app, layout: dict[str, int], org="Acme", seed=3, lang="fr"):
     """Complete ``n`` random tests in each named campaign; return the organisation id."""
     rng = random.Random(seed)
-    form = app.extensions["recruit.bank"].get("mini", lang)
+    form = questions.bank(app).get("mini", lang)
     for campaign, n in layout.items():
         for i in range(n):
             token = make_invitation(
@@ -146,7 +147,7 @@ def test_rescore_after_a_key_change_keeps_answers_and_records_the_new_version(
     changed = None
     try:
         org = populate(app, {"Lyon": 6})
-        old_version = app.extensions["recruit.bank"].get("mini", "fr").version
+        old_version = questions.bank(app).get("mini", "fr").version
         with app.app_context():
             answers_before = db.session.execute(
                 sa.select(Answer.id, Answer.payload, Answer.form_version).order_by(Answer.id)
@@ -163,7 +164,7 @@ def test_rescore_after_a_key_change_keeps_answers_and_records_the_new_version(
                 option["keys"]["plaisir"] = keys[option["id"]]
             path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         changed = make_app(database_url, bank=bank)
-        new_version = changed.extensions["recruit.bank"].get("mini", "fr").version
+        new_version = questions.bank(changed).get("mini", "fr").version
         assert new_version != old_version
         out = changed.test_cli_runner().invoke(args=["rescore", "--form", "mini"])
         assert out.exit_code == 0, out.output
@@ -183,7 +184,7 @@ def test_rescore_after_a_key_change_keeps_answers_and_records_the_new_version(
             # Each rescored value is what scoring the stored answers with the new key gives.
             from recruit.core import scoring
 
-            form = changed.extensions["recruit.bank"].get("mini", "fr")
+            form = questions.bank(changed).get("mini", "fr")
             for result in db.session.scalars(sa.select(Result)):
                 payloads = dict(
                     db.session.execute(

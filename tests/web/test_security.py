@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from flask import request
 
 from recruit import config
+from recruit.data import questions
 from recruit.data.models import Invitation, OutboxMessage, User
 from recruit.extensions import db
 from recruit.services import apikeys, outbox
@@ -33,11 +34,14 @@ from tests.conftest import (
     make_invitation,
     random_responses,
 )
-from tests.web.test_candidate_flow import finish
-from tests.web.test_recruiter import (
+from tests.helpers import (
     PASSWORD,
+    api_key,
+    at,
+    bearer,
     campaign_id,
     confirm,
+    finish,
     login,
     make_user,
     new_campaign,
@@ -75,20 +79,6 @@ def make(database_url):
             db.engine.dispose()
     if apps:
         empty_database(apps[-1])
-
-
-def api_key(app, org="Acme", name="ATS") -> str:
-    with app.app_context():
-        from recruit.services import invitations
-
-        organisation = invitations.find_organisation(org) or invitations.create_organisation(org)
-        _, key = apikeys.create_key(organisation, name)
-        db.session.commit()
-    return key
-
-
-def bearer(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def assert_secure_headers(response, *, candidate=False, https=False):
@@ -289,10 +279,6 @@ def test_a_bad_proxy_fix_setting_stops_the_start(value):
 
 
 # --- Rate limits ----------------------------------------------------------------------------
-
-
-def at(address: str) -> dict:
-    return {"environ_base": {"REMOTE_ADDR": address}}
 
 
 def assert_too_many(response, *, candidate=False):
@@ -810,7 +796,7 @@ def xss(app, tmp_path):
     assert api.status_code == 201, api.text
 
     ids = invitation_ids(app, cid)
-    form = app.extensions["recruit.bank"].get("mini", "fr")
+    form = questions.bank(app).get("mini", "fr")
     rng = random.Random(11)
     for address in (EMAIL, *FORMULAS):
         complete_invitation(app, token_of(app, ids[address]), random_responses(form, rng))
@@ -1002,8 +988,6 @@ def test_candidates_answer_over_https_without_sending_a_referer(make):
 
 
 def test_an_unhandled_error_on_a_candidate_page_is_logged_without_the_token(app, client, caplog):
-    from tests.conftest import make_invitation
-
     token = make_invitation(app)
 
     @app.get("/t/<token>/boom")
