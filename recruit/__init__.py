@@ -111,9 +111,9 @@ def register_mail(app: Flask) -> None:
     """With MAIL_WORKER=thread the app sends its own outbox from a thread, started lazily."""
     if app.config["MAIL_WORKER"] != "thread":
         return
-    from recruit.services.outbox import MailWorker
+    from recruit.services.outbox import WORKER_EXTENSION, MailWorker
 
-    worker = app.extensions["recruit.mail_worker"] = MailWorker()
+    worker = app.extensions[WORKER_EXTENSION] = MailWorker()
 
     @app.before_request
     def start_mail_worker():

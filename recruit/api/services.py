@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import sqlalchemy as sa
-from flask import abort, current_app
+from flask import abort
 
 from recruit.api.candidates import check_candidates, parse_invitation_request
 from recruit.api.errors import ApiError
@@ -310,12 +310,6 @@ def _audit(caller: Caller, action: str, target_type: str, target_id: int, **deta
     )
 
 
-def _wake_mail_worker() -> None:
-    """Let the mail worker send what was just committed to the outbox, without waiting."""
-    if worker := current_app.extensions.get("recruit.mail_worker"):
-        worker.notify()
-
-
 def forms_page(page: int, per_page: int) -> dict:
     """One page of the bank's forms."""
     return page_in_memory(describe_forms(questions.bank()), page, per_page)
@@ -385,7 +379,7 @@ def invite_candidates(caller: Caller, campaign_id: int, body) -> dict:
     items = [describe_invitation(i, i.candidate, now) for i in invited]
     db.session.commit()
     if send_email:
-        _wake_mail_worker()
+        outbox.wake_worker()
     return {"items": items, "send_email": send_email}
 
 

@@ -14,7 +14,6 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from recruit.auth import twofactor
@@ -366,8 +365,7 @@ def request_reset(email: str, language: str) -> None:
     outbox.enqueue_password_reset(reset)
     audit.record("password_reset_requested", "user", user.id, user=user)
     db.session.commit()
-    if worker := current_app.extensions.get("recruit.mail_worker"):
-        worker.notify()
+    outbox.wake_worker()
 
 
 def find_reset(token: str) -> PasswordReset | None:

@@ -69,7 +69,7 @@ class LinkClosed(Exception):
 
 def form_for(invitation: Invitation) -> Form:
     """The bank form an invitation is taken in."""
-    return questions.bank().get(invitation.campaign.form_id, invitation.campaign.language)
+    return questions.form_of(invitation.campaign)
 
 
 def well_formed(token: str) -> bool:

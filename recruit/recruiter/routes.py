@@ -304,7 +304,7 @@ def _url_with(**changes) -> str:
 
 def _render_shortlist(campaigns_shown, campaign, cross: bool):
     first = campaigns_shown[0]
-    form = questions.bank().get(first.form_id, first.language)
+    form = questions.form_of(first)
     args = _shortlist_args(form)
     view = shortlist.shortlist_page(access.organisation_id(), campaigns_shown, form, args)
     if view.notice:

@@ -15,7 +15,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 
 from recruit.core.bank import Form
@@ -55,9 +54,7 @@ def finish(
     audit.record(action, target_type, target_id, **details)
     db.session.commit()
     if emails:
-        worker = current_app.extensions.get("recruit.mail_worker")
-        if worker is not None:
-            worker.notify()
+        outbox.wake_worker()
 
 
 # --- Campaigns ------------------------------------------------------------------------------
@@ -178,7 +175,7 @@ def campaign_page(campaign: Campaign, page: int) -> CampaignPage:
         unsent=_unsent(campaign),
         page=page,
         pages=max(1, -(-total // INVITATIONS_PER_PAGE)),
-        form=questions.bank().get(campaign.form_id, campaign.language),
+        form=questions.form_of(campaign),
         now=utcnow(),
     )
 

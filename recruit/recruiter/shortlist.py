@@ -224,7 +224,7 @@ def candidate_page(organisation_id: int, invitation: Invitation) -> CandidatePag
     frame, info = ranked(organisation_id, [invitation.campaign_id], "campaign")
     row = frame[frame["invitation_id"] == invitation.id]
     campaign = invitation.campaign
-    form = questions.bank().get(campaign.form_id, campaign.language)
+    form = questions.form_of(campaign)
     return CandidatePage(
         row=None if row.empty else row.iloc[0],
         pool_size=len(frame),
@@ -309,7 +309,7 @@ class Comparison:
 def comparison(organisation_id: int, invitations: Sequence[Invitation], norm: str) -> Comparison:
     """Finished candidates of one questionnaire compared on ``norm``, in the order given."""
     first = invitations[0].campaign
-    form = questions.bank().get(first.form_id, first.language)
+    form = questions.form_of(first)
     frame, info = ranked(organisation_id, sorted({i.campaign_id for i in invitations}), norm)
     frame = frame.set_index("invitation_id")
     return Comparison(

@@ -91,7 +91,7 @@ def render(message: OutboxMessage) -> EmailMessage:
     link = invitation_link(invitation)
     if link is None:
         raise ValueError(NO_LINK)
-    form = questions.bank().get(campaign.form_id, campaign.language)
+    form = questions.form_of(campaign)
     with force_locale(campaign.language):
         if message.kind == "reminder":
             subject = _("Rappel : votre test de mise en situation – %(org)s", org=organisation.name)
@@ -350,6 +350,15 @@ class _Transport:
             smtp.quit()
         except (OSError, smtplib.SMTPException):
             smtp.close()
+
+
+WORKER_EXTENSION = "recruit.mail_worker"  # the app's MailWorker, with MAIL_WORKER=thread
+
+
+def wake_worker() -> None:
+    """Let the app's mail worker, if it runs one, send what was just committed to the outbox."""
+    if worker := current_app.extensions.get(WORKER_EXTENSION):
+        worker.notify()
 
 
 def _flag(value: Any) -> bool:

@@ -26,7 +26,7 @@ File conventions (the README repeats them):
   the one the shortlist shows, whatever period is exported.
 """
 
-from recruit.services.exports.about import NORM_KINDS, about_rows
+from recruit.services.exports.about import about_rows
 from recruit.services.exports.columns import (
     COLUMNS,
     DECIMALS,
@@ -55,7 +55,6 @@ __all__ = [
     "DECIMALS",
     "EXCEL_MAX_ROWS",
     "ITEM_COLUMNS",
-    "NORM_KINDS",
     "RELIABILITY_COLUMNS",
     "SHEETS",
     "XLSX_MIMETYPE",

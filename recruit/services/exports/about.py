@@ -14,7 +14,6 @@ NOTE = _l(
     "Le test est un élément d'appréciation parmi d'autres : il éclaire une décision, il ne la "
     "prend pas. Aucune candidature ne doit être écartée sur ce seul résultat."
 )
-NORM_KINDS = results.NORM_DESCRIPTIONS
 NORM_METHODS = {
     "standard": _l("standard : moyenne et écart-type"),
     "robust": _l("robuste : médiane et 1,4826 x écart absolu médian"),
@@ -57,7 +56,7 @@ def _versions(context: ExportContext) -> str:
 def _norm(context: ExportContext) -> tuple[str, str]:
     """(the norm: its kind and what it is; when it was made)."""
     info = context.norm
-    kind = str(NORM_KINDS.get(info.kind, info.kind))
+    kind = str(results.NORM_DESCRIPTIONS.get(info.kind, info.kind))
     if info.n is not None:
         kind += f", n = {info.n}"
     if info.built_at is not None:

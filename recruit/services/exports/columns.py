@@ -18,7 +18,6 @@ from recruit.core import norms
 from recruit.data import frames
 
 COMPOSITE = frames.COMPOSITE
-DERIVED = norms.DERIVED
 # Decimals kept for each kind of score column ("" is the raw score); sten and stanine are whole.
 DECIMALS = {"": 2, "z": 3, "t": 1, "pct": 1}
 # The invitation id (frames' key), who took the test, then the rest of what the test was.
@@ -164,7 +163,7 @@ RELIABILITY_COLUMNS = list(RELIABILITY_HEADERS)
 
 def export_columns(scale_ids: Sequence[str]) -> list[str]:
     """The columns of an export, in order, for the composite and scales ``scale_ids``."""
-    scores = [f"{s}{'_' + d if d else ''}" for s in scale_ids for d in ("", *DERIVED)]
+    scores = [f"{s}{'_' + d if d else ''}" for s in scale_ids for d in ("", *norms.DERIVED)]
     return [*ID_COLUMNS, *scores, *NORM_COLUMNS]
 
 
@@ -198,7 +197,7 @@ def describe_columns(
             described.append((column, str(_MEANINGS[column])))
             continue
         scale, _sep, suffix = column.rpartition("_")
-        if suffix not in DERIVED:
+        if suffix not in norms.DERIVED:
             scale, suffix = column, ""
         generic = f"{SCALE}_{suffix}" if suffix else (COMPOSITE if scale == COMPOSITE else SCALE)
         meaning = str(_MEANINGS.get(generic, ""))
