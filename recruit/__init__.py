@@ -102,6 +102,13 @@ def register_blueprints(app: Flask) -> None:
 def register_templates(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from recruit.services import results
+
+    # Globals, not context: the macros imported by the pages see them.
+    app.jinja_env.globals.update(
+        flags_of=results.flags_of, flag_labels=results.FLAG_LABELS, flag_notes=results.FLAG_NOTES
+    )
+
     @app.context_processor
     def locale_helpers():
         return {"current_locale": lambda: str(get_locale() or "fr")}

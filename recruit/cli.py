@@ -42,6 +42,40 @@ def bank_check(path):
         sys.exit(1)
 
 
+@bank_group.command("audit")
+@click.argument("path", required=False, type=click.Path())
+@click.option(
+    "--no-learner", is_flag=True, help="Skip the template learner (it needs scikit-learn)."
+)
+def bank_audit(path, no_learner):
+    """How the forms stand up to a test-wise candidate; exits 1 past the limits."""
+    forms, problems = bank_module.check_bank(path or QUESTIONS_DIR)
+    if problems:
+        for problem in problems:
+            click.echo(f"error  {problem}", err=True)
+        raise click.ClickException("the bank does not validate: run `recruit bank check` first")
+    from recruit.core import audit  # numpy and, for the learner, scikit-learn: audit only
+
+    if not no_learner:
+        try:
+            import sklearn  # noqa: F401
+        except ImportError:
+            raise click.ClickException(
+                "the template learner needs scikit-learn: pip install 'recruit[audit]' "
+                "(or pass --no-learner)"
+            ) from None
+    failed = 0
+    for form in sorted(forms.values(), key=lambda f: (f.form, f.language)):
+        result = audit.audit_form(form, learner=not no_learner)
+        for line in audit.report(result):
+            click.echo(line)
+        click.echo("")
+        failed += bool(result.failures)
+    if failed:
+        click.echo(f"{failed} form(s) past the audit's limits.", err=True)
+        sys.exit(1)
+
+
 @click.group("org")
 def org_group():
     """Organisations."""
@@ -160,8 +194,10 @@ def rescore(form_id):
     report = results.rescore_form(bank, form_id)
     db.session.commit()
     versions = ", ".join(f"{lang} {version}" for lang, version in sorted(report.versions.items()))
+    before = ", ".join(f"{n} {method}" for method, n in sorted(report.methods_before.items()))
     click.echo(
-        f"{report.rescored} completed test(s) rescored, {report.changed} score(s) changed; "
+        f"{report.rescored} completed test(s) rescored with {report.method}"
+        f"{f' (before: {before})' if before else ''}, {report.changed} score(s) changed; "
         f"form {form_id} now at version {versions}."
     )
 

@@ -123,12 +123,19 @@ def _logistic(x: float) -> float:
     return 1 / (1 + math.exp(-x))
 
 
-def synthetic_answers(form, theta: float, rng: random.Random) -> dict[str, scoring.Response]:
-    """Answers of a person with latent orientation ``theta`` (0 = average, 1 = one SD above)."""
+# One person in this many rates every option of every rating item alike, as some real candidates
+# do: their attempt carries the "uniform ratings" flag.
+FLAT_RATER_EVERY = 25
+
+
+def synthetic_answers(
+    form, theta: float, rng: random.Random, *, flat_ratings: bool = False
+) -> dict[str, scoring.Response]:
+    """Answers of a person with latent orientation ``theta`` (0 = average, 1 = one SD above);
+    with ``flat_ratings`` every rating is 4."""
     responses: dict[str, scoring.Response] = {}
     for item in form.items:
-        scale = item.scales[0]
-        options = sorted(item.options, key=lambda o: o.keys[scale], reverse=True)
+        options = sorted(item.options, key=lambda o: o.key, reverse=True)
         ids = [o.id for o in options]
         if item.format == "most_least":
             best = ids[0] if rng.random() < _logistic(1.2 * theta + 0.3) else rng.choice(ids[1:])
@@ -137,16 +144,15 @@ def synthetic_answers(form, theta: float, rng: random.Random) -> dict[str, scori
                 ids[-1] if ids[-1] != best and rng.random() < _logistic(theta) else rng.choice(rest)
             )
             responses[item.id] = scoring.MostLeast(best, worst)
+        elif item.format == "rating" and flat_ratings:
+            responses[item.id] = scoring.Ratings(dict.fromkeys(ids, 4))
         elif item.format == "rating":
             noise = max(0.4, 1.6 - 0.6 * theta)
             responses[item.id] = scoring.Ratings(
-                {
-                    o.id: min(6, max(1, round(o.keys[scale] + rng.gauss(0.3, noise))))
-                    for o in options
-                }
+                {o.id: min(6, max(1, round(o.key + rng.gauss(0.3, noise)))) for o in options}
             )
         else:
-            weights = [math.exp((0.8 + 0.6 * theta) * (o.keys[scale] - 3.5)) for o in options]
+            weights = [math.exp((0.8 + 0.6 * theta) * (o.key - 3.5)) for o in options]
             responses[item.id] = scoring.Choice(rng.choices(ids, weights)[0])
     return responses
 
@@ -201,7 +207,9 @@ def build() -> dict:
             )
             email = f"{first}.{last}.{index}{n}@example.org".lower()
             theta = rng.gauss(pool.level, pool.spread)
-            answers = synthetic_answers(form, theta, rng)
+            answers = synthetic_answers(
+                form, theta, rng, flat_ratings=n % FLAT_RATER_EVERY == FLAT_RATER_EVERY - 1
+            )
             invitation, new = _invitation(campaign, f"{first} {last}", email)
             if not new:
                 continue

@@ -308,7 +308,16 @@ def complete_invitation(app, token: str, responses: dict) -> None:
 
 
 def random_responses(form, rng) -> dict:
-    """A plausible set of answers to every item of a form, drawn from ``rng``."""
+    """A plausible set of answers to every item of a form, drawn from ``rng``: ratings use at
+    least three different values, so that the attempt is scored rather than flagged uniform."""
+    while True:
+        responses = _random_responses(form, rng)
+        rated = {v for r in responses.values() for v in r.get("ratings", {}).values()}
+        if len(rated) >= 3 or not any(i.format == "rating" for i in form.items):
+            return responses
+
+
+def _random_responses(form, rng) -> dict:
     responses = {}
     for item in form.items:
         ids = [o.id for o in item.options]

@@ -307,6 +307,14 @@ class ResultSchema(ma.Schema):
     completed_at = UtcDateTime(required=True, allow_none=True)
     form_version = fields.String(required=True)
     scoring_method = fields.String(required=True)
+    flags = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "What to check before trusting the score; `uniform_ratings`: the "
+            "ratings hardly vary, so the rating items are left out of the scores."
+        },
+    )
     scores = fields.Dict(
         keys=fields.String(),
         values=fields.Nested(ScoreSchema),

@@ -252,6 +252,7 @@ def campaign_results(campaign: Campaign, norm: str) -> tuple[dict, list[str], li
                 ),
                 "form_version": row["form_version"],
                 "scoring_method": row["scoring_method"],
+                "flags": results.flags_of(row.get("flags")),
                 "scores": {
                     scale: {
                         "raw": _number(row[scale]),

@@ -30,6 +30,17 @@ from pydantic import (
 )
 
 Format = Literal["most_least", "rating", "choice"]
+# Where the scene takes place: the jobs recruiters hire for (the audit reports the spread).
+Setting = Literal[
+    "shop",
+    "restaurant",
+    "hotel",
+    "call_centre",
+    "reception",
+    "delivery",
+    "public_counter",
+    "office",
+]
 KEY_MIN, KEY_MAX = 1, 6
 RATING_MIN, RATING_MAX = 1, 6
 
@@ -51,25 +62,18 @@ class Scale(_Frozen):
 class Option(_Frozen):
     id: Id
     text: str = Field(min_length=1, max_length=400)
-    keys: dict[str, int]
+    # How good the option is on the item's scale, from an expert panel: 1 very poor .. 6 excellent.
+    key: int = Field(ge=KEY_MIN, le=KEY_MAX)
     rationale: str = Field(min_length=1, max_length=400)
-
-    @field_validator("keys")
-    @classmethod
-    def _keys_in_range(cls, keys: dict[str, int]) -> dict[str, int]:
-        for scale, value in keys.items():
-            if not KEY_MIN <= value <= KEY_MAX:
-                raise ValueError(f"key {value} for scale '{scale}' is outside {KEY_MIN}..{KEY_MAX}")
-        return keys
-
-    def key(self, scale: str) -> int:
-        return self.keys[scale]
 
 
 class Item(_Frozen):
+    """One scenario, keyed on exactly one scale."""
+
     id: Id
     format: Format
-    scales: tuple[str, ...] = Field(min_length=1, max_length=3)
+    scale: Id
+    setting: Setting | None = None
     scenario: str = Field(min_length=20, max_length=900)
     question: str | None = Field(default=None, max_length=300)
     options: tuple[Option, ...] = Field(min_length=3, max_length=6)
@@ -83,50 +87,28 @@ class Item(_Frozen):
         seen.add(value)
         return value
 
-    @field_validator("scales")
+    @field_validator("scale")
     @classmethod
-    def _known_scales(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+    def _known_scale(cls, value: str, info: ValidationInfo) -> str:
         known = (info.context or {}).get("scales")
-        if len(set(value)) != len(value):
-            raise ValueError("a scale is listed twice")
-        if known is not None:
-            unknown = [s for s in value if s not in known]
-            if unknown:
-                raise ValueError(f"unknown scale '{unknown[0]}' (the form defines {sorted(known)})")
+        if known is not None and value not in known:
+            raise ValueError(f"unknown scale '{value}' (the form defines {sorted(known)})")
         return value
 
     @field_validator("options")
     @classmethod
-    def _options_keyed(cls, options: tuple[Option, ...], info: ValidationInfo) -> tuple:
+    def _options_keyed(cls, options: tuple[Option, ...]) -> tuple[Option, ...]:
         ids = [o.id for o in options]
         duplicate = next((i for i in ids if ids.count(i) > 1), None)
         if duplicate:
             raise ValueError(f"duplicate option id '{duplicate}'")
-        scales = info.data.get("scales")
-        if scales is None:
-            return options
-        for option in options:
-            missing = [s for s in scales if s not in option.keys]
-            if missing:
-                raise ValueError(f"option '{option.id}': missing key for scale '{missing[0]}'")
-            extra = [s for s in option.keys if s not in scales]
-            if extra:
-                raise ValueError(
-                    f"option '{option.id}': key for scale '{extra[0]}' which the item does not list"
-                )
-        fmt = info.data.get("format")
-        for scale in scales:
-            keys = sorted(o.keys[scale] for o in options)
-            if len(set(keys)) < 2:
-                raise ValueError(f"every option has the same key for scale '{scale}'")
-            if fmt == "most_least" and (keys[-1] == keys[-2] or keys[0] == keys[1]):
-                raise ValueError(
-                    f"most_least needs one best and one worst option for scale '{scale}' (tie)"
-                )
-        if fmt == "choice" and scales:
-            top = sorted((o.keys[scales[0]] for o in options), reverse=True)
-            if top[0] == top[1]:
-                raise ValueError(f"choice needs one best option for scale '{scales[0]}' (tie)")
+        keys = sorted(o.key for o in options)
+        # Graded keys with one best and one worst: a "most" or "least" pick, a choice and a
+        # rating profile all have a single right answer at each end.
+        if keys[-1] == keys[-2]:
+            raise ValueError(f"two options share the highest key ({keys[-1]}): one best is needed")
+        if keys[0] == keys[1]:
+            raise ValueError(f"two options share the lowest key ({keys[0]}): one worst is needed")
         return options
 
     def option(self, option_id: str) -> Option:
@@ -139,11 +121,18 @@ class Item(_Frozen):
     def option_ids(self) -> tuple[str, ...]:
         return tuple(o.id for o in self.options)
 
-    def keyed_best(self, scale: str) -> Option:
-        return max(self.options, key=lambda o: o.keys[scale])
+    @property
+    def keyed_best(self) -> Option:
+        return max(self.options, key=lambda o: o.key)
 
-    def keyed_worst(self, scale: str) -> Option:
-        return min(self.options, key=lambda o: o.keys[scale])
+    @property
+    def keyed_worst(self) -> Option:
+        return min(self.options, key=lambda o: o.key)
+
+    @property
+    def key_range(self) -> tuple[int, int]:
+        """The lowest and the highest key of the item's options."""
+        return self.keyed_worst.key, self.keyed_best.key
 
 
 class Form(_Frozen):
@@ -258,6 +247,14 @@ def _locate(raw: Any, loc: tuple) -> tuple[str | None, str]:
     return item_id, ".".join(parts) or "(form)"
 
 
+def _follows_from_a_nested_error(error: dict, errors: list[dict]) -> bool:
+    """pydantic also reports a list as too short when one of its entries failed: say it once."""
+    loc = tuple(error["loc"])
+    return error["type"] == "too_short" and any(
+        tuple(other["loc"])[: len(loc)] == loc and len(other["loc"]) > len(loc) for other in errors
+    )
+
+
 def parse_form(raw: Any, file: str) -> Form:
     """Validate one parsed YAML document; raise BankError naming file, item and field."""
     if not isinstance(raw, dict):
@@ -270,7 +267,10 @@ def parse_form(raw: Any, file: str) -> Form:
         return Form.model_validate(raw, context={"scales": known, "item_ids": set()})
     except ValidationError as exc:
         problems = []
-        for error in exc.errors():
+        errors = exc.errors()
+        for error in errors:
+            if _follows_from_a_nested_error(error, errors):
+                continue
             item_id, field = _locate(raw, tuple(error["loc"]))
             message = error["msg"].removeprefix("Value error, ")
             problems.append(Problem(file, item_id, field, message))
@@ -320,7 +320,7 @@ def compare_siblings(forms: Mapping[str, Form]) -> list[Problem]:
             if item.id not in ref_ids:
                 continue
             twin = ref.item(item.id)
-            for attr in ("format", "scales"):
+            for attr in ("format", "scale"):
                 if getattr(item, attr) != getattr(twin, attr):
                     problems.append(Problem(file, item.id, attr, f"differs from {ref_file}"))
             if item.option_ids != twin.option_ids:
@@ -329,10 +329,10 @@ def compare_siblings(forms: Mapping[str, Form]) -> list[Problem]:
                 )
                 continue
             for option in item.options:
-                if option.keys != twin.option(option.id).keys:
+                if option.key != twin.option(option.id).key:
                     problems.append(
                         Problem(
-                            file, item.id, f"options[{option.id}].keys", f"differ from {ref_file}"
+                            file, item.id, f"options[{option.id}].key", f"differs from {ref_file}"
                         )
                     )
     return problems

@@ -1,20 +1,25 @@
 """One candidate's answers + a form -> item, scale and composite scores.
 
-Every item score is a proportion of the maximum (POMP, 0..1) on each scale the item measures, so
-that items of different formats can be averaged:
+Every item is keyed on one scale, and every item score is a proportion of the maximum (POMP,
+0..1), so that items of different formats can be averaged. ``k`` is an option's key, ``k_min``
+and ``k_max`` the lowest and highest key of the item's options. Method ``pomp-v2`` (the default):
 
-- ``most_least``: raw = +1 if the best pick is the keyed best, +1 if the worst pick is the keyed
-  worst, -1 for each reversal (best pick = keyed worst, worst pick = keyed best); raw is in
-  [-2, 2] and the item score is (raw + 2) / 4. Keyed best/worst = the option with the highest /
-  lowest key on that scale.
-- ``rating``: each option is rated 1..6; item score = 1 - mean |rating - key| / 5. With
-  ``standardize_ratings`` the person's ratings are first z-scored over all their rating answers
-  and mapped onto the keys' mean and SD (McDaniel et al., 2011), which removes a person's
-  elevation and scatter before the distance is taken.
-- ``choice``: item score = (key of the chosen option - lowest key) / (highest key - lowest key).
+- ``most_least``: (k(most) - k(least) + (k_max - k_min)) / (2 (k_max - k_min)): 1 for the keyed
+  best as "most" and the keyed worst as "least", 0 for the reverse, partial credit in between.
+- ``rating``: the person's ratings are z-scored over all their rating answers and mapped onto the
+  mean and SD of all the keys of those items (McDaniel et al., 2011); item score = 1 - mean
+  |mapped - k| / 5, clipped to 0..1. Ratings with no spread, or fewer than
+  ``MIN_DISTINCT_RATINGS`` distinct values over all rating items, give no rating-item scores
+  (missing, not 0) and the attempt is flagged ``uniform_ratings``.
+- ``choice``: (k(chosen) - k_min) / (k_max - k_min).
 
-Scale score = 100 x mean of the item scores on that scale (0..100). Composite = the weighted mean
-of the scale scores with the bank's weights (renormalised over the scales that have a score).
+Scale score = 100 x mean item score of the scale's items (0..100). Composite = the weighted mean
+of the scales that have a score, with the bank's weights renormalised over them.
+
+Method ``pomp-v1`` (stored results before version 2; kept so that they can still be read and
+recomputed): ``most_least`` = (raw + 2) / 4 with raw = +1 for each keyed pick, -1 for each
+reversal; ``rating`` = 1 - mean |rating - k| / 5 on the raw ratings, or on standardized ratings
+clipped to 1..6 for ``pomp-v1+rating-std``; ``choice`` as in v2; no flag.
 """
 
 from __future__ import annotations
@@ -25,8 +30,15 @@ from dataclasses import dataclass
 
 from recruit.core.bank import RATING_MAX, RATING_MIN, Form, Item
 
-METHOD = "pomp-v1"
-METHOD_STANDARDIZED = "pomp-v1+rating-std"
+METHOD = "pomp-v2"
+METHOD_V1 = "pomp-v1"
+METHOD_V1_STANDARDIZED = "pomp-v1+rating-std"
+METHODS = (METHOD, METHOD_V1, METHOD_V1_STANDARDIZED)
+# A rating profile needs at least this many distinct values over all rating items to be scored.
+MIN_DISTINCT_RATINGS = 3
+# Flags an attempt may carry: something a recruiter should look at before trusting the score.
+UNIFORM_RATINGS = "uniform_ratings"
+FLAGS = (UNIFORM_RATINGS,)
 
 
 class InvalidResponse(ValueError):
@@ -60,10 +72,11 @@ class ScaleScore:
 
 @dataclass(frozen=True)
 class AttemptScore:
-    items: dict[str, dict[str, float]]
+    items: dict[str, float]  # item id -> POMP score; an item left unscored is absent
     scales: dict[str, ScaleScore]
     composite: float | None
     method: str
+    flags: tuple[str, ...] = ()
 
 
 def parse_response(item: Item, payload: Mapping) -> Response:
@@ -103,8 +116,14 @@ def response_payload(response: Response) -> dict:
     return {"choice": response.option}
 
 
-def _most_least(item: Item, response: MostLeast, scale: str) -> float:
-    best, worst = item.keyed_best(scale).id, item.keyed_worst(scale).id
+def _most_least(item: Item, response: MostLeast) -> float:
+    low, high = item.key_range
+    span = high - low
+    return (item.option(response.best).key - item.option(response.worst).key + span) / (2 * span)
+
+
+def _most_least_v1(item: Item, response: MostLeast) -> float:
+    best, worst = item.keyed_best.id, item.keyed_worst.id
     raw = (
         (response.best == best)
         + (response.worst == worst)
@@ -114,16 +133,15 @@ def _most_least(item: Item, response: MostLeast, scale: str) -> float:
     return (raw + 2) / 4
 
 
-def _rating(item: Item, ratings: Mapping[str, float], scale: str) -> float:
+def _rating(item: Item, ratings: Mapping[str, float]) -> float:
     span = RATING_MAX - RATING_MIN
-    distance = sum(abs(ratings[o.id] - o.keys[scale]) for o in item.options) / len(item.options)
-    return 1 - distance / span
+    distance = sum(abs(ratings[o.id] - o.key) for o in item.options) / len(item.options)
+    return min(1.0, max(0.0, 1 - distance / span))
 
 
-def _choice(item: Item, response: Choice, scale: str) -> float:
-    keys = [o.keys[scale] for o in item.options]
-    low, high = min(keys), max(keys)
-    return (item.option(response.option).keys[scale] - low) / (high - low)
+def _choice(item: Item, response: Choice) -> float:
+    low, high = item.key_range
+    return (item.option(response.option).key - low) / (high - low)
 
 
 def _mean_sd(values: list[float]) -> tuple[float, float]:
@@ -133,65 +151,84 @@ def _mean_sd(values: list[float]) -> tuple[float, float]:
     return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
-def _standardized_ratings(
-    form: Form, responses: Mapping[str, Response], scale: str
-) -> dict[str, dict[str, float]]:
-    """Each rating mapped onto the keys' distribution on ``scale``, per item and option."""
-    rated = [
-        (form.item(item_id), r)
-        for item_id, r in responses.items()
-        if isinstance(r, Ratings) and scale in form.item(item_id).scales
-    ]
-    if not rated:
-        return {}
+def _standardized(
+    rated: list[tuple[Item, Ratings]], *, clip: bool
+) -> dict[str, dict[str, float]] | None:
+    """Each rating mapped onto the keys' mean and SD, per item and option; None if no spread."""
     r_mean, r_sd = _mean_sd([float(v) for _, r in rated for v in r.values.values()])
-    k_mean, k_sd = _mean_sd([float(o.keys[scale]) for item, _ in rated for o in item.options])
+    if r_sd == 0:
+        return None
+    k_mean, k_sd = _mean_sd([float(o.key) for item, _ in rated for o in item.options])
     mapped = {}
     for item, response in rated:
-        mapped[item.id] = {
-            option: min(
-                RATING_MAX,
-                max(RATING_MIN, k_mean + k_sd * ((value - r_mean) / r_sd if r_sd else 0.0)),
-            )
-            for option, value in response.values.items()
-        }
+        values = {o: k_mean + k_sd * (v - r_mean) / r_sd for o, v in response.values.items()}
+        if clip:
+            values = {o: min(RATING_MAX, max(RATING_MIN, v)) for o, v in values.items()}
+        mapped[item.id] = values
     return mapped
 
 
-def item_score(item: Item, response: Response, scale: str) -> float:
-    """POMP score (0..1) of one answer on one scale of its item, without standardization."""
+def is_uniform(rated: list[Ratings]) -> bool:
+    """True when a person's ratings over all rating items cannot be told from a flat response."""
+    distinct = {v for r in rated for v in r.values.values()}
+    return len(distinct) < MIN_DISTINCT_RATINGS
+
+
+def item_score(item: Item, response: Response) -> float:
+    """POMP score (0..1) of one answer, rating items on the raw ratings (no standardization)."""
     if isinstance(response, MostLeast):
-        return _most_least(item, response, scale)
+        return _most_least(item, response)
     if isinstance(response, Ratings):
-        return _rating(item, response.values, scale)
-    return _choice(item, response, scale)
+        return _rating(item, response.values)
+    return _choice(item, response)
+
+
+def _item_scores(
+    form: Form, responses: Mapping[str, Response], method: str
+) -> tuple[dict[str, float], tuple[str, ...]]:
+    rated = [(form.item(item_id), r) for item_id, r in responses.items() if isinstance(r, Ratings)]
+    flags: tuple[str, ...] = ()
+    mapped: dict[str, dict[str, float]] | None = {}
+    if rated and method == METHOD:
+        uniform = is_uniform([r for _, r in rated])
+        mapped = None if uniform else _standardized(rated, clip=False)
+        flags = (UNIFORM_RATINGS,) if mapped is None else ()
+    elif rated and method == METHOD_V1_STANDARDIZED:
+        mapped = _standardized(rated, clip=True)
+        if mapped is None:  # v1 mapped a flat profile onto the keys' mean
+            k_mean, _ = _mean_sd([float(o.key) for item, _ in rated for o in item.options])
+            mapped = {item.id: dict.fromkeys(r.values, k_mean) for item, r in rated}
+    scores: dict[str, float] = {}
+    for item_id, response in responses.items():
+        item = form.item(item_id)
+        if isinstance(response, Ratings):
+            if method == METHOD_V1:
+                scores[item_id] = _rating(item, response.values)
+            elif mapped is not None:
+                scores[item_id] = _rating(item, mapped[item_id])
+        elif isinstance(response, MostLeast) and method != METHOD:
+            scores[item_id] = _most_least_v1(item, response)
+        else:
+            scores[item_id] = item_score(item, response)
+    return scores, flags
 
 
 def score_attempt(
-    form: Form, responses: Mapping[str, Response], *, standardize_ratings: bool = False
+    form: Form, responses: Mapping[str, Response], *, method: str = METHOD
 ) -> AttemptScore:
-    """Score every answered item, then each scale and the composite."""
-    standardized = {
-        s: _standardized_ratings(form, responses, s) for s in form.scale_ids if standardize_ratings
+    """Score every answered item, then each scale from its own items and the composite."""
+    if method not in METHODS:
+        raise ValueError(f"unknown scoring method {method!r} (known: {', '.join(METHODS)})")
+    items, flags = _item_scores(form, responses, method)
+    by_scale: dict[str, list[float]] = {}
+    for item_id, value in items.items():
+        by_scale.setdefault(form.item(item_id).scale, []).append(value)
+    scales = {
+        scale: ScaleScore(100 * sum(by_scale[scale]) / len(by_scale[scale]), len(by_scale[scale]))
+        for scale in form.scale_ids
+        if scale in by_scale
     }
-    items: dict[str, dict[str, float]] = {}
-    for item_id, response in responses.items():
-        item = form.item(item_id)
-        items[item_id] = {
-            scale: (
-                _rating(item, standardized[scale][item_id], scale)
-                if standardize_ratings and isinstance(response, Ratings)
-                else item_score(item, response, scale)
-            )
-            for scale in item.scales
-        }
-    scales: dict[str, ScaleScore] = {}
-    for scale in form.scale_ids:
-        values = [per_scale[scale] for per_scale in items.values() if scale in per_scale]
-        if values:
-            scales[scale] = ScaleScore(100 * sum(values) / len(values), len(values))
     weights = {s.id: s.weight for s in form.scales if s.id in scales and s.weight > 0}
     total = sum(weights.values())
     composite = sum(scales[s].value * w for s, w in weights.items()) / total if total > 0 else None
-    method = METHOD_STANDARDIZED if standardize_ratings else METHOD
-    return AttemptScore(items, scales, composite, method)
+    return AttemptScore(items, scales, composite, method, flags)

@@ -28,6 +28,7 @@ _TESTS = {
     "form_id": Result.form_id,
     "form_version": Result.form_version,
     "scoring_method": Result.scoring_method,
+    "flags": Result.flags,
     "completed_at": Invitation.completed_at,
 }
 TEST_COLUMNS = list(_TESTS)

@@ -224,6 +224,9 @@ class Result(db.Model):
     form_version: Mapped[str] = mapped_column(sa.ForeignKey("form_versions.version"))
     scoring_method: Mapped[str] = mapped_column(sa.String(32))
     composite: Mapped[float | None]
+    # What a recruiter should check before trusting the score: space-separated codes
+    # (recruit.core.scoring.FLAGS), empty when there is nothing to check.
+    flags: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     scales: Mapped[list[ScaleScore]] = relationship(

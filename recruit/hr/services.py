@@ -182,13 +182,12 @@ def endorsement(form: Form, invitation_ids: Sequence[int]) -> dict[str, list[dic
     table = {}
     for item in form.items:
         n = answered[item.id]
-        primary = item.scales[0]
         table[item.id] = [
             {
                 "option": option.id,
                 "text": option.text,
-                "key": option.keys[primary],
-                "keyed_best": option.id == item.keyed_best(primary).id,
+                "key": option.key,
+                "keyed_best": option.id == item.keyed_best.id,
                 "best": 100.0 * counts[item.id][option.id]["best"] / n if n else None,
                 "worst": 100.0 * counts[item.id][option.id]["worst"] / n if n else None,
                 "chosen": 100.0 * counts[item.id][option.id]["chosen"] / n if n else None,
@@ -227,7 +226,7 @@ def form_quality(
         items = exports.item_scores(rows, bank, form_id, language)
         stats = norms.item_statistics(items)
         stats["format"] = [form.item(i).format for i in stats.index]
-        stats["scale"] = [form.scale(form.item(i).scales[0]).label for i in stats.index]
+        stats["scale"] = [form.scale(form.item(i).scale).label for i in stats.index]
         qualities.append(
             Quality(form, len(ids), norms.reliability(items), stats, endorsement(form, ids))
         )

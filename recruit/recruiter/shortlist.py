@@ -282,8 +282,7 @@ def compare_items(form: Form, invitations: Sequence[Invitation]) -> list[ItemCom
         payloads[invitation_id][item_id] = payload
     comparisons = []
     for item in form.items:
-        primary = item.scales[0]
-        best = item.keyed_best(primary)
+        best = item.keyed_best
         answers = []
         for invitation_id in ids:
             payload = payloads[invitation_id].get(item.id)
@@ -331,10 +330,10 @@ def describe_answer(item, payload: dict | None) -> dict:
                 "kind": "most_least",
                 "best": item.option(payload["best"]).text,
                 "worst": item.option(payload["worst"]).text,
-                "matches": payload["best"] == item.keyed_best(item.scales[0]).id,
+                "matches": payload["best"] == item.keyed_best.id,
             }
         if item.format == "rating":
-            best = item.keyed_best(item.scales[0])
+            best = item.keyed_best
             return {
                 "kind": "rating",
                 "best_rating": payload["ratings"].get(best.id),
@@ -345,7 +344,7 @@ def describe_answer(item, payload: dict | None) -> dict:
         return {
             "kind": "choice",
             "choice": item.option(payload["choice"]).text,
-            "matches": payload["choice"] == item.keyed_best(item.scales[0]).id,
+            "matches": payload["choice"] == item.keyed_best.id,
         }
     except KeyError:
         return {"kind": "none"}

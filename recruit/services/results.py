@@ -45,6 +45,24 @@ NORM_DESCRIPTIONS = {
     "reference": _l("norme de référence enregistrée de l'organisation, par questionnaire"),
 }
 NORMS = tuple(NORM_LABELS)
+# What an attempt's flags say to a recruiter: a short label and the sentence that explains it.
+FLAG_LABELS = {scoring.UNIFORM_RATINGS: _l("Réponses uniformes, à vérifier")}
+FLAG_NOTES = {
+    scoring.UNIFORM_RATINGS: _l(
+        "Les notes données aux situations à évaluer ne varient presque pas (moins de trois "
+        "valeurs différentes) : ces situations ne sont pas comptées et l'indice est calculé sur "
+        "les autres situations. Voyez avec la personne si la consigne était claire."
+    )
+}
+
+
+def flags_of(value: object) -> list[str]:
+    """The flag codes stored in a result's ``flags`` (a space-separated text, maybe missing)."""
+    if not isinstance(value, str):
+        return []
+    return [code for code in value.split() if code in FLAG_LABELS]
+
+
 COMPOSITE = frames.COMPOSITE
 COMPOSITE_LABEL = _l("Indice d'orientation service")
 
@@ -92,6 +110,7 @@ def _store(result: Result, form: Form, attempt: scoring.AttemptScore) -> None:
     result.form_version = ensure_form_version(form)
     result.scoring_method = attempt.method
     result.composite = attempt.composite
+    result.flags = " ".join(attempt.flags)
     result.scored_at = utcnow()
     result.scales = [
         ScaleScore(scale_id=scale, value=s.value, n_items=s.n_items)
@@ -119,10 +138,13 @@ class RescoreReport:
     rescored: int
     changed: int
     versions: dict[str, str]  # language -> the form version the scores now point to
+    methods_before: dict[str, int]  # scoring method -> results that had it before
+    method: str = scoring.METHOD  # the method every result now has
 
 
 def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
-    """Recompute every stored score of a form from its raw answers with the bank as it is now.
+    """Recompute every stored score of a form from its raw answers with the bank as it is now
+    and the current scoring method (results stored with pomp-v1 move to pomp-v2).
 
     Answers keep the version they were given under; results point to the new version.
     """
@@ -151,6 +173,7 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
         )
     }
     changed = 0
+    methods_before: dict[str, int] = defaultdict(int)
     for invitation_id, language in languages.items():
         form = bank.get(form_id, language)
         attempt = scoring.score_attempt(form, valid_responses(form, payloads[invitation_id]))
@@ -158,13 +181,22 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
         if result is None:
             result = Result(invitation_id=invitation_id)
             db.session.add(result)
-        before = (result.composite, {s.scale_id: s.value for s in result.scales or []})
+        methods_before[result.scoring_method or "-"] += 1
+        before = (
+            result.composite,
+            {s.scale_id: s.value for s in result.scales or []},
+            result.flags or "",
+        )
         _store(result, form, attempt)
-        after = (attempt.composite, {k: v.value for k, v in attempt.scales.items()})
+        after = (
+            attempt.composite,
+            {k: v.value for k, v in attempt.scales.items()},
+            " ".join(attempt.flags),
+        )
         changed += before != after
     db.session.flush()
     versions = {lang: bank.get(form_id, lang).version for lang in bank.languages(form_id)}
-    return RescoreReport(form_id, len(languages), changed, versions)
+    return RescoreReport(form_id, len(languages), changed, versions, dict(methods_before))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The bank loader: every kind of mistake is reported with its file, item and field."""
 
 import copy
+from collections import Counter
 
 import pytest
 import yaml
@@ -24,25 +25,40 @@ def test_the_mini_bank_is_valid_and_both_languages_load():
     assert fr.page_count == 2
 
 
-def test_the_real_bank_is_valid_with_at_least_24_items_in_both_languages():
+def test_the_real_bank_covers_every_scale_and_format_in_both_languages():
     loaded = bank.load_bank(REAL_BANK)
     fr = loaded.get("service-orientation", "fr")
     en = loaded.get("service-orientation", "en")
-    assert len(fr.items) >= 24
+    assert len(fr.items) >= 36
     assert [i.id for i in fr.items] == [i.id for i in en.items]
-    assert {i.format for i in fr.items} == {"most_least", "rating", "choice"}
+    formats = Counter(i.format for i in fr.items)
+    assert formats["most_least"] >= 18 and formats["rating"] >= 8 and formats["choice"] >= 1
+    per_scale = Counter(i.scale for i in fr.items)
+    assert set(per_scale) == set(fr.scale_ids)
+    assert min(per_scale.values()) >= 6
+    assert per_scale["noblesse"] >= 8
     for item in fr.items:
         assert 4 <= len(item.options) <= 5
-    primaries = {i.scales[0] for i in fr.items}
-    assert primaries == set(fr.scale_ids)
+        keys = sorted(o.key for o in item.options)
+        assert keys[-1] > keys[-2] and keys[0] < keys[1], item.id
+
+
+def test_every_item_of_the_real_bank_is_keyed_on_one_scale_the_same_in_both_languages():
+    loaded = bank.load_bank(REAL_BANK)
+    fr, en = (loaded.get("service-orientation", lang) for lang in ("fr", "en"))
+    for item in fr.items:
+        twin = en.item(item.id)
+        assert item.scale == twin.scale and item.format == twin.format
+        assert [o.key for o in item.options] == [o.key for o in twin.options]
+        assert item.setting is not None
 
 
 def test_unknown_scale_names_file_item_and_field(tmp_path):
     fr = mini_form_data()
-    fr["items"][1]["scales"] = ["ecoute", "politesse"]
+    fr["items"][1]["scale"] = "politesse"
     (problem,) = [p for p in problems_for(tmp_path, fr) if p.file == "mini.fr.yaml"]
     assert problem.item == "m2"
-    assert problem.field == "scales"
+    assert problem.field == "scale"
     assert "politesse" in problem.message
 
 
@@ -53,12 +69,20 @@ def test_duplicate_item_id_is_reported_on_the_second_item(tmp_path):
     assert any(p.item == "m1" and p.field == "id" and "duplicate" in p.message for p in found)
 
 
-def test_missing_key_names_the_option_and_the_scale(tmp_path):
+def test_missing_key_names_the_option(tmp_path):
     fr = mini_form_data()
-    del fr["items"][2]["options"][1]["keys"]["ecoute"]
+    del fr["items"][2]["options"][1]["key"]
     (problem,) = [p for p in problems_for(tmp_path, fr) if p.file == "mini.fr.yaml"]
-    assert (problem.item, problem.field) == ("m3", "options")
-    assert "option 'b'" in problem.message and "ecoute" in problem.message
+    assert (problem.item, problem.field) == ("m3", "options[b].key")
+    assert "required" in problem.message.lower()
+
+
+def test_an_item_keyed_on_two_scales_is_refused(tmp_path):
+    fr = mini_form_data()
+    item = fr["items"][2]
+    item["scales"] = [item.pop("scale"), "ecoute"]
+    found = [p for p in problems_for(tmp_path, fr) if p.file == "mini.fr.yaml"]
+    assert {(p.item, p.field) for p in found} >= {("m3", "scale"), ("m3", "scales")}
 
 
 def test_missing_field_names_the_option_field(tmp_path):
@@ -71,16 +95,21 @@ def test_missing_field_names_the_option_field(tmp_path):
 
 def test_key_outside_the_range_is_refused(tmp_path):
     fr = mini_form_data()
-    fr["items"][0]["options"][0]["keys"]["plaisir"] = 9
+    fr["items"][0]["options"][0]["key"] = 9
     (problem,) = [p for p in problems_for(tmp_path, fr) if p.file == "mini.fr.yaml"]
-    assert (problem.item, problem.field) == ("m1", "options[a].keys")
+    assert (problem.item, problem.field) == ("m1", "options[a].key")
 
 
-def test_most_least_item_needs_a_single_best_option(tmp_path):
+@pytest.mark.parametrize("end", ["highest", "lowest"])
+@pytest.mark.parametrize("item", [0, 1, 2])
+def test_every_item_needs_a_single_best_and_a_single_worst_option(tmp_path, item, end):
     fr = mini_form_data()
-    fr["items"][0]["options"][3]["keys"]["plaisir"] = 6
+    options = fr["items"][item]["options"]
+    pick = max if end == "highest" else min
+    extreme = pick(o["key"] for o in options)
+    next(o for o in options if o["key"] != extreme)["key"] = extreme
     (problem,) = [p for p in problems_for(tmp_path, fr) if p.file == "mini.fr.yaml"]
-    assert problem.item == "m1" and "tie" in problem.message
+    assert problem.item == f"m{item + 1}" and f"{end} key" in problem.message
 
 
 def test_unknown_format_is_refused(tmp_path):
@@ -102,9 +131,9 @@ def test_sibling_language_file_with_other_item_ids(tmp_path):
 
 def test_sibling_language_file_with_other_keys(tmp_path):
     en = mini_form_data("en")
-    en["items"][0]["options"][1]["keys"]["plaisir"] = 2
+    en["items"][0]["options"][1]["key"] = 2
     (problem,) = problems_for(tmp_path, mini_form_data(), en)
-    assert (problem.file, problem.item, problem.field) == ("mini.en.yaml", "m1", "options[b].keys")
+    assert (problem.file, problem.item, problem.field) == ("mini.en.yaml", "m1", "options[b].key")
 
 
 def test_file_that_is_not_yaml(tmp_path):
@@ -132,7 +161,7 @@ def test_version_changes_with_any_text_or_key_but_not_with_layout(tmp_path):
     changed_text["items"][0]["options"][0]["text"] += " Tout de suite."
     assert bank.parse_form(changed_text, "x").version != base
     changed_key = copy.deepcopy(fr)
-    changed_key["items"][0]["options"][2]["keys"]["plaisir"] = 2
+    changed_key["items"][0]["options"][2]["key"] = 2
     assert bank.parse_form(changed_key, "x").version != base
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
@@ -110,12 +111,14 @@ def test_whole_flow_with_resume_back_review_and_scoring(app, client):
         result = db.session.scalar(sa.select(Result).where(Result.invitation_id == inv.id))
         scales = {s.scale_id: s.value for s in result.scales}
         assert result.form_version == inv.form_version
-        assert result.scoring_method == "pomp-v1"
-    # By hand, from the mini keys: m2 ratings 5,2,3,5 vs keys 6,2,1,5 -> 0.85 (ecoute).
-    if "m1" in first_page:  # m1 best d worst c -> 0; m3 choice c -> plaisir .5, ecoute 1
-        plaisir, ecoute = (0.5 + 0.5) / 2, (0.85 + 1.0) / 2
-    else:  # m1 best a worst c -> 0.75; m3 choice a -> plaisir 1, ecoute .75
-        plaisir, ecoute = (0.75 + 1.0) / 2, (0.85 + 0.75) / 2
+        assert result.scoring_method == "pomp-v2" and result.flags == ""
+    # By hand, from the mini keys. m2 (ecoute): ratings 5 2 3 5 (mean 3.75, SD 1.5) mapped onto
+    # keys 6 2 1 5 (mean 3.5, SD sqrt(17 / 3)), then 1 - mean |mapped - key| / 5.
+    mapped = [3.5 + math.sqrt(17 / 3) * (r - 3.75) / 1.5 for r in (5, 2, 3, 5)]
+    ecoute = 1 - sum(abs(m - k) for m, k in zip(mapped, (6, 2, 1, 5), strict=True)) / 4 / 5
+    # m1 most d least c -> (4 - 3 + 5) / 10 and m3 choice c -> (4 - 2) / 4, or
+    # m1 most a least c -> (6 - 3 + 5) / 10 and m3 choice a -> 1.
+    plaisir = (0.6 + 0.5) / 2 if "m1" in first_page else (0.8 + 1.0) / 2
     assert scales == pytest.approx({"plaisir": 100 * plaisir, "ecoute": 100 * ecoute})
     assert result.composite == pytest.approx(100 * (0.75 * plaisir + 0.25 * ecoute))
 

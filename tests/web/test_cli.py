@@ -164,10 +164,10 @@ def test_bank_check_command_reports_and_exits_non_zero(tmp_path):
     assert ok.exit_code == 0
     assert "mini.fr" in ok.output and "mini.en" in ok.output
     fr = mini_form_data()
-    fr["items"][1]["scales"] = ["inconnue"]
+    fr["items"][1]["scale"] = "inconnue"
     write_form(tmp_path, fr)
     write_form(tmp_path, mini_form_data("en"))
     bad = runner.invoke(bank_group, ["check", str(tmp_path)])
     assert bad.exit_code == 1
-    assert "mini.fr.yaml: item m2, scales:" in bad.output
+    assert "mini.fr.yaml: item m2, scale:" in bad.output
     assert "inconnue" in bad.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import random
 import zipfile
 from datetime import date, datetime
@@ -232,7 +233,7 @@ def test_xlsx_has_every_sheet_with_its_headers_and_the_same_numbers(app, tmp_pat
     about = dict((row[0].value, row[1].value) for row in book["à propos"].iter_rows(min_row=2))
     assert about["Organisation"] == "Acme" and about["Lignes (candidats)"] == 12
     assert "version" in about["Versions du questionnaire"]
-    assert about["Méthode(s) de cotation"] == "pomp-v1"
+    assert about["Méthode(s) de cotation"] == "pomp-v2"
     assert about["Norme"].startswith("campaign")
     assert "parmi d'autres" in about["À retenir"]
     items = [[c.value for c in row] for row in book["items"].iter_rows()]
@@ -354,26 +355,33 @@ def test_date_range_is_inclusive_and_keeps_the_campaign_norm(app):
     assert about["Période (date de fin du test, UTC)"] == "du 2026-03-03 au 2026-03-05 inclus"
 
 
-# One answer per person to each mini item, and each item's score on its first scale worked
-# out by hand from the mini bank's keys (tests/data/questions/mini.fr.yaml):
-# m1 most_least on plaisir (best a, worst b): (raw + 2) / 4, raw = +1 per keyed pick, -1 per
-# reversal; m2 rating on ecoute (keys a6 b2 c1 d5): 1 - mean |rating - key| / 5; m3 choice on
-# plaisir (keys a6 b2 c4): (key - 2) / 4.
+# One answer per person to each mini item, and each item's score worked out by hand from the
+# mini bank's keys (tests/data/questions/mini.fr.yaml), scoring pomp-v2:
+# m1 most_least on plaisir (keys a6 b1 c3 d4): (k(most) - k(least) + 5) / 10; m2 rating on
+# ecoute (keys a6 b2 c1 d5): ratings z-scored and mapped onto the keys' mean and SD, then
+# 1 - mean |mapped - key| / 5; m3 choice on plaisir (keys a6 b2 c4): (key - 2) / 4.
+M2_KEYS = {"a": 6, "b": 2, "c": 1, "d": 5}
+
+
+def _m2_by_hand(ratings: dict) -> float:
+    def mean_sd(values):
+        mean = sum(values) / len(values)
+        return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+    r_mean, r_sd = mean_sd(list(ratings.values()))
+    k_mean, k_sd = mean_sd(list(M2_KEYS.values()))
+    mapped = {o: k_mean + k_sd * (r - r_mean) / r_sd for o, r in ratings.items()}
+    return 1 - sum(abs(mapped[o] - k) for o, k in M2_KEYS.items()) / 4 / 5
+
+
 TINY = [
-    ({"best": "a", "worst": "b"}, {"a": 3, "b": 3, "c": 3, "d": 3}, "a", [1.0, 1 - 8 / 4 / 5, 1.0]),
-    (
-        {"best": "a", "worst": "c"},
-        {"a": 4, "b": 2, "c": 3, "d": 3},
-        "c",
-        [0.75, 1 - 6 / 4 / 5, 0.5],
-    ),
-    (
-        {"best": "d", "worst": "a"},
-        {"a": 5, "b": 2, "c": 2, "d": 5},
-        "b",
-        [0.25, 1 - 2 / 4 / 5, 0.0],
-    ),
-    ({"best": "b", "worst": "a"}, {"a": 5, "b": 3, "c": 2, "d": 4}, "c", [0.0, 1 - 4 / 4 / 5, 0.5]),
+    (m1, m2, m3, [m1_score, _m2_by_hand(m2), m3_score])
+    for m1, m2, m3, m1_score, m3_score in [
+        ({"best": "a", "worst": "b"}, {"a": 6, "b": 3, "c": 1, "d": 3}, "a", 1.0, 1.0),
+        ({"best": "a", "worst": "c"}, {"a": 4, "b": 2, "c": 3, "d": 3}, "c", 0.8, 0.5),
+        ({"best": "d", "worst": "a"}, {"a": 5, "b": 2, "c": 1, "d": 5}, "b", 0.3, 0.0),
+        ({"best": "b", "worst": "a"}, {"a": 5, "b": 3, "c": 2, "d": 4}, "c", 0.0, 0.5),
+    ]
 ]
 
 
@@ -393,7 +401,7 @@ def test_item_statistics_match_a_direct_computation(app):
     np.testing.assert_allclose(stats["mean"], scores.mean(axis=0))
     np.testing.assert_allclose(stats["sd"], scores.std(axis=0, ddof=1))
     np.testing.assert_allclose(stats["item_rest_r"], rest_r)
-    assert stats["negative"].tolist() == [r < 0 for r in rest_r] == [False, True, False]
+    assert stats["negative"].tolist() == [r < 0 for r in rest_r]
     reliability = context.reliability.iloc[0]
     assert (reliability["n"], reliability["k"]) == (n, k)
     assert reliability["alpha"] == pytest.approx(alpha)

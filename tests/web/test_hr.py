@@ -113,7 +113,7 @@ def test_scores_and_quality_match_independent_computations(world, hr):
 
         frame = frames.scores(find_organisation("Acme").id)
         form = questions.bank(world).get("mini", "fr")
-        answers = {}
+        responses = {}
         from recruit.data.models import Answer
 
         for invitation_id, item_id, payload in db.session.execute(
@@ -122,9 +122,8 @@ def test_scores_and_quality_match_independent_computations(world, hr):
             )
         ):
             item = form.item(item_id)
-            answers.setdefault(invitation_id, {})[item_id] = scoring.item_score(
-                item, scoring.parse_response(item, payload), item.scales[0]
-            )
+            responses.setdefault(invitation_id, {})[item_id] = scoring.parse_response(item, payload)
+        answers = {i: scoring.score_attempt(form, r).items for i, r in responses.items()}
     for campaign, group in frame.groupby("campaign"):
         mean = f"{group['composite'].mean():.1f}"
         assert re.search(

@@ -161,7 +161,7 @@ def test_rescore_after_a_key_change_keeps_answers_and_records_the_new_version(
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
             keys = {"a": 4, "b": 3, "c": 1, "d": 6}
             for option in data["items"][0]["options"]:
-                option["keys"]["plaisir"] = keys[option["id"]]
+                option["key"] = keys[option["id"]]
             path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
         changed = make_app(database_url, bank=bank)
         new_version = questions.bank(changed).get("mini", "fr").version

@@ -44,8 +44,16 @@ COLUMNS: list[tuple[str, str]] = [
     (
         "scoring_method",
         _l(
-            "Méthode de cotation des réponses (pomp-v1 : proportion du maximum possible, "
-            "+rating-std : notes standardisées par personne)."
+            "Méthode de cotation des réponses : pomp-v2 (proportion du maximum possible, "
+            "clés graduées, notes standardisées par personne) ; pomp-v1 pour les résultats "
+            "antérieurs non recotés."
+        ),
+    ),
+    (
+        "flags",
+        _l(
+            "Points à vérifier avant de se fier au score (vide si aucun) : uniform_ratings = "
+            "réponses uniformes aux items à noter, indice calculé sans ces items."
         ),
     ),
     ("completed_at", _l("Date et heure de fin du test, en temps universel (UTC).")),

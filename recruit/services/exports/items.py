@@ -23,18 +23,16 @@ def item_scores(
     rows: pd.DataFrame, bank: Bank, form_id: str, language: str, *, batch: int = 1000
 ) -> pd.DataFrame:
     """Per person (index invitation_id), one column per item of the bank's form: the item's score
-    (0..1) on its primary scale, re-scored from the stored answers; NaN where unanswered.
+    (0..1) on its scale, re-scored from the stored answers with the result's own scoring method;
+    NaN where unanswered or left unscored (the ratings of a flat rater under pomp-v2).
 
     ``rows`` needs invitation_id and scoring_method. Answers are read in one query per batch.
     """
     form = bank.get(form_id, language)
     item_ids = [item.id for item in form.items]
-    primary = {item.id: item.scales[0] for item in form.items}
     position = {item_id: i for i, item_id in enumerate(item_ids)}
     ids = [int(i) for i in rows["invitation_id"]]
-    standardized = dict(
-        zip(ids, rows["scoring_method"].eq(scoring.METHOD_STANDARDIZED).tolist(), strict=True)
-    )
+    methods = dict(zip(ids, rows["scoring_method"].tolist(), strict=True))
     matrix = np.full((len(ids), len(item_ids)), np.nan)
     row_of = {invitation_id: i for i, invitation_id in enumerate(ids)}
     for start in range(0, len(ids), batch):
@@ -51,12 +49,17 @@ def item_scores(
             attempt = scoring.score_attempt(
                 form,
                 results.valid_responses(form, answered),
-                standardize_ratings=standardized[invitation_id],
+                method=_known(methods[invitation_id]),
             )
             r = row_of[invitation_id]
-            for item_id, per_scale in attempt.items.items():
-                matrix[r, position[item_id]] = per_scale[primary[item_id]]
+            for item_id, value in attempt.items.items():
+                matrix[r, position[item_id]] = value
     return pd.DataFrame(matrix, columns=item_ids, index=pd.Index(ids, name="invitation_id"))
+
+
+def _known(method: object) -> str:
+    """The stored method if this code still computes it, else the current one."""
+    return method if method in scoring.METHODS else scoring.METHOD
 
 
 def item_tables(rows: pd.DataFrame, bank: Bank) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -75,7 +78,7 @@ def item_tables(rows: pd.DataFrame, bank: Bank) -> tuple[pd.DataFrame, pd.DataFr
         stats = norms.item_statistics(scores).reset_index()
         stats.insert(0, "form_id", form_id)
         stats.insert(1, "language", language)
-        stats.insert(3, "scale", [form.item(i).scales[0] for i in stats["item"]])
+        stats.insert(3, "scale", [form.item(i).scale for i in stats["item"]])
         stats.insert(4, "format", [form.item(i).format for i in stats["item"]])
         item_parts.append(stats[ITEM_COLUMNS])
         fit = norms.reliability(scores)
