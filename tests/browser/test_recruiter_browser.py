@@ -95,7 +95,8 @@ def test_a_hiring_round_in_the_browser(live_app, browser, recruiter_account, tmp
     assert candidate.locator("h1").inner_text().startswith("Merci")
     candidate_context.close()
 
-    # The other one finishes too (through the app's own services, to keep the test short).
+    # The other one finishes too (through the app's own services, to keep the test short), rating
+    # every option of every rating item 4: a flat rater the recruiter is asked to check.
     with live_app.app_context():
         other = db.session.scalar(
             sa.select(Invitation)
@@ -104,14 +105,23 @@ def test_a_hiring_round_in_the_browser(live_app, browser, recruiter_account, tmp
             .where(Candidate.email.in_(["ines.haddad@example.org", "paul.roux@example.org"]))
         )
         token = token_for(other.token_nonce, live_app.config["SECRET_KEY"])
+        flagged_name = other.candidate.name
     form = questions.bank(live_app).get("service-orientation", "fr")
-    complete_invitation(live_app, token, random_responses(form, random.Random(4)))
+    flat = {
+        item.id: {"ratings": dict.fromkeys(item.option_ids, 4)}
+        for item in form.items
+        if item.format == "rating"
+    }
+    complete_invitation(live_app, token, random_responses(form, random.Random(4)) | flat)
 
     with page.expect_navigation():
         page.click("text=Voir le classement")
     rows = page.locator("table.shortlist tbody tr")
     assert rows.count() == 2
     assert "provisoire" in page.inner_text("main")
+    flag = page.locator("table.shortlist .badge-flag")
+    assert flag.count() == 1 and flag.inner_text() == "Réponses uniformes, à vérifier"
+    assert flagged_name in rows.filter(has=page.locator(".badge-flag")).inner_text()
     screenshot(page, "recruiter-4-shortlist")
     assert_accessible(page, "shortlist")
 
@@ -145,6 +155,13 @@ def test_a_hiring_round_in_the_browser(live_app, browser, recruiter_account, tmp
         mobile.click("text=Voir le classement")
     screenshot(mobile, "recruiter-7-shortlist-phone")
     # The wide table scrolls inside its frame; the page itself fits the phone.
+    assert mobile.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    with mobile.expect_navigation():
+        mobile.locator("table a", has_text=flagged_name).first.click()
+    note = mobile.locator(".flag-note")
+    assert note.is_visible() and "ne sont pas comptées" in note.inner_text()
+    screenshot(mobile, "recruiter-8-flagged-candidate-phone")
+    assert_accessible(mobile, "flagged candidate")
     assert mobile.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     phone.close()
     context.close()

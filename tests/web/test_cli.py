@@ -171,3 +171,24 @@ def test_bank_check_command_reports_and_exits_non_zero(tmp_path):
     assert bad.exit_code == 1
     assert "mini.fr.yaml: item m2, scale:" in bad.output
     assert "inconnue" in bad.output
+
+
+def test_bank_audit_command_passes_the_real_bank_and_fails_a_spoiled_copy(tmp_path):
+    runner = CliRunner()
+    ok = runner.invoke(bank_group, ["audit", "--no-learner"])
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.count("PASS") == 2 and "random responding (2000 respondents)" in ok.output
+    for lang in ("fr", "en"):
+        text = (config.QUESTIONS_DIR / f"service-orientation.{lang}.yaml").read_text("utf-8")
+        if lang == "fr":  # an ordinary space before a question mark, as in version 1
+            text = text.replace("\u202f?", " ?", 1)
+        (tmp_path / f"service-orientation.{lang}.yaml").write_text(text, encoding="utf-8")
+    bad = runner.invoke(bank_group, ["audit", "--no-learner", str(tmp_path)])
+    assert bad.exit_code == 1
+    assert "FAIL: 1 ordinary space(s) before : ; ? ! » or after «" in bad.output
+    assert "1 form(s) past the audit's limits." in bad.output
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "service-orientation.fr.yaml").write_text("form: [", encoding="utf-8")
+    refused = runner.invoke(bank_group, ["audit", str(broken)])
+    assert refused.exit_code != 0 and "recruit bank check" in refused.output
