@@ -199,6 +199,11 @@ def rescore(form_id):
         f"{report.rescored} completed test(s) rescored with {report.method}"
         f"{f' (before: {before})' if before else ''}, {report.changed} score(s) changed; "
         f"form {form_id} now at version {versions}."
+        + (
+            f" {report.left_out} answer(s) to items reworded since they were given were left out."
+            if report.left_out
+            else ""
+        )
     )
 
 

@@ -203,6 +203,31 @@ class Form(_Frozen):
         return options
 
 
+def item_wording(item: Mapping) -> tuple:
+    """What a candidate read of one item (scenario, question, option ids and texts), from an
+    item as stored in any version of the bank (``Form.model_dump`` or an older file's content).
+
+    A stored answer is re-keyed only while this is unchanged: an answer to a rewritten item
+    answered another question.
+    """
+
+    def plain(text: object) -> str:
+        return " ".join(str(text or "").split())
+
+    options = item.get("options") or ()
+    return (
+        plain(item.get("scenario")),
+        plain(item.get("question")),
+        tuple((o.get("id"), plain(o.get("text"))) for o in options if isinstance(o, Mapping)),
+    )
+
+
+def wordings(content: Mapping) -> dict[str, tuple]:
+    """item_wording of every item of a stored form content, by item id."""
+    items = content.get("items") or ()
+    return {i["id"]: item_wording(i) for i in items if isinstance(i, Mapping) and "id" in i}
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation problem, located by file, item and field."""

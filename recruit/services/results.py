@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from recruit.core import norms, scoring
-from recruit.core.bank import Bank, Form
+from recruit.core.bank import Bank, Form, wordings
 from recruit.data import frames
 from recruit.data.models import (
     Answer,
@@ -139,6 +139,7 @@ class RescoreReport:
     changed: int
     versions: dict[str, str]  # language -> the form version the scores now point to
     methods_before: dict[str, int]  # scoring method -> results that had it before
+    left_out: int = 0  # answers to an item whose text has changed since they were given
     method: str = scoring.METHOD  # the method every result now has
 
 
@@ -146,7 +147,9 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
     """Recompute every stored score of a form from its raw answers with the bank as it is now
     and the current scoring method (results stored with pomp-v1 move to pomp-v2).
 
-    Answers keep the version they were given under; results point to the new version.
+    Answers keep the version they were given under; results point to the new version. An answer
+    counts only if its item still reads as it did when it was given (bank.item_wording): after a
+    rewrite, answers to the old text are left out like answers to a removed item.
     """
     completed = db.session.execute(
         sa.select(Invitation.id, Campaign.language)
@@ -156,7 +159,7 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
     languages = dict(completed)
     payloads: dict[int, dict[str, dict]] = defaultdict(dict)
     rows = db.session.execute(
-        sa.select(Answer.invitation_id, Answer.item_id, Answer.payload).where(
+        sa.select(Answer.invitation_id, Answer.item_id, Answer.payload, Answer.form_version).where(
             Answer.invitation_id.in_(
                 sa.select(Invitation.id)
                 .join(Campaign)
@@ -164,7 +167,17 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
             )
         )
     )
-    for invitation_id, item_id, payload in rows:
+    read = _wordings_read(bank, form_id)
+    current_wordings = {
+        lang: wordings(bank.get(form_id, lang).model_dump(mode="json"))
+        for lang in bank.languages(form_id)
+    }
+    left_out = 0
+    for invitation_id, item_id, payload, version in rows:
+        current = current_wordings[languages[invitation_id]].get(item_id)
+        if current is None or read(version).get(item_id) != current:
+            left_out += current is not None
+            continue
         payloads[invitation_id][item_id] = payload
     existing = {
         r.invitation_id: r
@@ -196,7 +209,23 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
         changed += before != after
     db.session.flush()
     versions = {lang: bank.get(form_id, lang).version for lang in bank.languages(form_id)}
-    return RescoreReport(form_id, len(languages), changed, versions, dict(methods_before))
+    return RescoreReport(form_id, len(languages), changed, versions, dict(methods_before), left_out)
+
+
+def _wordings_read(bank: Bank, form_id: str):
+    """version -> {item id: wording} of the stored form versions, read once each."""
+    forms = [bank.get(form_id, lang) for lang in bank.languages(form_id)]
+    cache = {form.version: wordings(form.model_dump(mode="json")) for form in forms}
+
+    def read(version: str) -> dict[str, tuple]:
+        if version not in cache:
+            content = db.session.scalar(
+                sa.select(FormVersion.content).where(FormVersion.version == version)
+            )
+            cache[version] = wordings(content or {})
+        return cache[version]
+
+    return read
 
 
 @dataclass(frozen=True)

@@ -175,3 +175,17 @@ def test_shuffles_are_reproducible_per_seed_and_differ_between_seeds():
     item = form.items[0]
     option_orders = {tuple(o.id for o in form.shuffled_options(item, s)) for s in range(30)}
     assert len(option_orders) > 1
+
+
+def test_item_wording_reads_old_and_new_shapes_and_ignores_layout_and_keys():
+    new = bank.parse_form(mini_form_data(), "x").model_dump(mode="json")["items"][0]
+    old = copy.deepcopy(new)  # a version-1 item: two scales, a key per scale
+    old["scales"] = [old.pop("scale"), "ecoute"]
+    for option in old["options"]:
+        option["keys"] = {"plaisir": option.pop("key"), "ecoute": 3}
+    old["scenario"] = "  " + old["scenario"].replace(" ", "\n ", 1)
+    assert bank.item_wording(old) == bank.item_wording(new)
+    reworded = copy.deepcopy(new)
+    reworded["options"][1]["text"] += " Tout de suite."
+    assert bank.item_wording(reworded) != bank.item_wording(new)
+    assert set(bank.wordings({"items": [new, {"no": "id"}]})) == {"m1"}

@@ -206,3 +206,43 @@ def test_rescore_after_a_key_change_keeps_answers_and_records_the_new_version(
             with changed.app_context():
                 db.engine.dispose()
         empty_database(app)
+
+
+def test_rescore_leaves_out_answers_to_a_reworded_item(database_url, tmp_path):
+    app = make_app(database_url)
+    changed = None
+    try:
+        org = populate(app, {"Lyon": 3})
+        # The bank's m1 is rewritten: same id and options, another scenario and other keys.
+        bank = tmp_path / "questions"
+        shutil.copytree(MINI_BANK, bank)
+        for lang in ("fr", "en"):
+            path = bank / f"mini.{lang}.yaml"
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data["items"][0]["scenario"] = "Un client demande une table en terrasse, complète."
+            for option, key in zip(data["items"][0]["options"], (1, 6, 3, 4), strict=True):
+                option["key"] = key
+            path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        changed = make_app(database_url, bank=bank)
+        out = changed.test_cli_runner().invoke(args=["rescore", "--form", "mini"])
+        assert out.exit_code == 0, out.output
+        assert "3 answer(s) to items reworded since they were given were left out" in out.output
+        with changed.app_context():
+            for result in db.session.scalars(sa.select(Result)):
+                scales = {s.scale_id: s for s in result.scales}
+                # plaisir now comes from m3 alone: the answers to the old m1 do not count.
+                assert scales["plaisir"].n_items == 1
+                choice = db.session.scalar(
+                    sa.select(Answer.payload).where(
+                        Answer.invitation_id == result.invitation_id, Answer.item_id == "m3"
+                    )
+                )["choice"]
+                assert scales["plaisir"].value == pytest.approx(
+                    100 * ({"a": 6, "b": 2, "c": 4}[choice] - 2) / 4
+                )
+            assert len(stored_composites(changed, org)) == 3
+    finally:
+        if changed is not None:
+            with changed.app_context():
+                db.engine.dispose()
+        empty_database(app)
