@@ -200,8 +200,9 @@ def rescore(form_id):
         f"{f' (before: {before})' if before else ''}, {report.changed} score(s) changed; "
         f"form {form_id} now at version {versions}."
         + (
-            f" {report.left_out} answer(s) to items reworded since they were given were left out."
-            if report.left_out
+            f" {report.on_stored_items} answer(s) to items reworded or removed since were scored"
+            " on the item as it read when answered."
+            if report.on_stored_items
             else ""
         )
     )

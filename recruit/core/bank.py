@@ -97,11 +97,13 @@ class Item(_Frozen):
 
     @field_validator("options")
     @classmethod
-    def _options_keyed(cls, options: tuple[Option, ...]) -> tuple[Option, ...]:
+    def _options_keyed(cls, options: tuple[Option, ...], info: ValidationInfo) -> tuple:
         ids = [o.id for o in options]
         duplicate = next((i for i in ids if ids.count(i) > 1), None)
         if duplicate:
             raise ValueError(f"duplicate option id '{duplicate}'")
+        if (info.context or {}).get("stored"):
+            return options  # a stored version is the record: read as it was, ties and all
         keys = sorted(o.key for o in options)
         # Graded keys with one best and one worst: a "most" or "least" pick, a choice and a
         # rating profile all have a single right answer at each end.
@@ -226,6 +228,31 @@ def wordings(content: Mapping) -> dict[str, tuple]:
     """item_wording of every item of a stored form content, by item id."""
     items = content.get("items") or ()
     return {i["id"]: item_wording(i) for i in items if isinstance(i, Mapping) and "id" in i}
+
+
+def current_shape(item: Mapping) -> dict:
+    """A stored item in this bank's shape. A version-1 item, keyed on several scales, is read on
+    its first scale (the one it was written for) with its key on that scale."""
+    if "scales" not in item:
+        return dict(item)
+    scale = item["scales"][0]
+    options = [
+        {**{k: v for k, v in o.items() if k != "keys"}, "key": o["keys"][scale]}
+        for o in item["options"]
+    ]
+    return {**{k: v for k, v in item.items() if k != "scales"}, "scale": scale, "options": options}
+
+
+def stored_form(content: Mapping, items: Iterable[Mapping] | None = None) -> Form:
+    """A form from stored content (a form version of any bank version), optionally with other
+    stored items in place of its own; the rules for writing new items (one best, one worst) do
+    not apply to what candidates have already answered."""
+    raw = {k: v for k, v in content.items() if k != "items"}
+    raw["items"] = [
+        current_shape(i) for i in (content.get("items") or [] if items is None else items)
+    ]
+    known = {s["id"] for s in raw.get("scales") or []}
+    return Form.model_validate(raw, context={"scales": known, "item_ids": set(), "stored": True})
 
 
 @dataclass(frozen=True)

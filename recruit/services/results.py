@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from recruit.core import norms, scoring
 from recruit.core.bank import Bank, Form, wordings
+from recruit.core.bank import stored_form as bank_stored_form
 from recruit.data import frames
 from recruit.data.models import (
     Answer,
@@ -105,9 +106,9 @@ def valid_responses(form: Form, payloads: dict[str, dict]) -> dict[str, scoring.
     return responses
 
 
-def _store(result: Result, form: Form, attempt: scoring.AttemptScore) -> None:
+def _store(result: Result, form: Form, attempt: scoring.AttemptScore, version: str = "") -> None:
     result.form_id = form.form
-    result.form_version = ensure_form_version(form)
+    result.form_version = version or ensure_form_version(form)
     result.scoring_method = attempt.method
     result.composite = attempt.composite
     result.flags = " ".join(attempt.flags)
@@ -139,17 +140,19 @@ class RescoreReport:
     changed: int
     versions: dict[str, str]  # language -> the form version the scores now point to
     methods_before: dict[str, int]  # scoring method -> results that had it before
-    left_out: int = 0  # answers to an item whose text has changed since they were given
+    on_stored_items: int = 0  # answers scored on the item as it read when they were given
     method: str = scoring.METHOD  # the method every result now has
 
 
 def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
-    """Recompute every stored score of a form from its raw answers with the bank as it is now
-    and the current scoring method (results stored with pomp-v1 move to pomp-v2).
+    """Recompute every stored score of a form from its raw answers with the current scoring
+    method (results stored with pomp-v1 move to pomp-v2), in the caller's transaction.
 
-    Answers keep the version they were given under; results point to the new version. An answer
-    counts only if its item still reads as it did when it was given (bank.item_wording): after a
-    rewrite, answers to the old text are left out like answers to a removed item.
+    An answer is scored on the bank's item as it is now while that item reads as it did when the
+    answer was given (bank.item_wording), so a key change reaches every result; an answer to an
+    item reworded or removed since is scored on the item it answered, from the stored form
+    version (a version-1 item on its first scale). Results point to the current version, or to
+    the answers' own version when some were scored on it; answers keep theirs.
     """
     completed = db.session.execute(
         sa.select(Invitation.id, Campaign.language)
@@ -157,39 +160,29 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
         .where(Campaign.form_id == form_id, Invitation.status == "completed")
     ).all()
     languages = dict(completed)
-    payloads: dict[int, dict[str, dict]] = defaultdict(dict)
-    rows = db.session.execute(
+    answers: dict[int, dict[str, tuple[dict, str]]] = defaultdict(dict)
+    for invitation_id, item_id, payload, version in db.session.execute(
         sa.select(Answer.invitation_id, Answer.item_id, Answer.payload, Answer.form_version).where(
-            Answer.invitation_id.in_(
-                sa.select(Invitation.id)
-                .join(Campaign)
-                .where(Campaign.form_id == form_id, Invitation.status == "completed")
-            )
+            Answer.invitation_id.in_(list(languages))
         )
-    )
-    read = _wordings_read(bank, form_id)
-    current_wordings = {
-        lang: wordings(bank.get(form_id, lang).model_dump(mode="json"))
-        for lang in bank.languages(form_id)
-    }
-    left_out = 0
-    for invitation_id, item_id, payload, version in rows:
-        current = current_wordings[languages[invitation_id]].get(item_id)
-        if current is None or read(version).get(item_id) != current:
-            left_out += current is not None
-            continue
-        payloads[invitation_id][item_id] = payload
+    ):
+        answers[invitation_id][item_id] = (payload, version)
     existing = {
         r.invitation_id: r
         for r in db.session.scalars(
             sa.select(Result).where(Result.invitation_id.in_(list(languages)))
         )
     }
-    changed = 0
+    stored = _StoredVersions(bank, form_id)
+    changed, on_stored = 0, 0
     methods_before: dict[str, int] = defaultdict(int)
     for invitation_id, language in languages.items():
-        form = bank.get(form_id, language)
-        attempt = scoring.score_attempt(form, valid_responses(form, payloads[invitation_id]))
+        form, version, swapped = stored.form_for(
+            bank.get(form_id, language), answers[invitation_id]
+        )
+        on_stored += swapped
+        payloads = {item_id: payload for item_id, (payload, _) in answers[invitation_id].items()}
+        attempt = scoring.score_attempt(form, valid_responses(form, payloads))
         result = existing.get(invitation_id)
         if result is None:
             result = Result(invitation_id=invitation_id)
@@ -200,7 +193,7 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
             {s.scale_id: s.value for s in result.scales or []},
             result.flags or "",
         )
-        _store(result, form, attempt)
+        _store(result, form, attempt, version)
         after = (
             attempt.composite,
             {k: v.value for k, v in attempt.scales.items()},
@@ -209,23 +202,58 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
         changed += before != after
     db.session.flush()
     versions = {lang: bank.get(form_id, lang).version for lang in bank.languages(form_id)}
-    return RescoreReport(form_id, len(languages), changed, versions, dict(methods_before), left_out)
+    return RescoreReport(
+        form_id, len(languages), changed, versions, dict(methods_before), on_stored
+    )
 
 
-def _wordings_read(bank: Bank, form_id: str):
-    """version -> {item id: wording} of the stored form versions, read once each."""
-    forms = [bank.get(form_id, lang) for lang in bank.languages(form_id)]
-    cache = {form.version: wordings(form.model_dump(mode="json")) for form in forms}
+class _StoredVersions:
+    """The stored form versions a form's answers were given under, each read once."""
 
-    def read(version: str) -> dict[str, tuple]:
-        if version not in cache:
+    def __init__(self, bank: Bank, form_id: str):
+        self._content: dict[str, dict] = {}
+        self._wordings: dict[str, dict[str, tuple]] = {}
+        for language in bank.languages(form_id):
+            form = bank.get(form_id, language)
+            self._keep(form.version, form.model_dump(mode="json"))
+
+    def _keep(self, version: str, content: dict) -> None:
+        self._content[version] = content
+        self._wordings[version] = wordings(content)
+
+    def _read(self, version: str) -> None:
+        if version not in self._content:
             content = db.session.scalar(
                 sa.select(FormVersion.content).where(FormVersion.version == version)
             )
-            cache[version] = wordings(content or {})
-        return cache[version]
+            self._keep(version, content or {})
 
-    return read
+    def form_for(self, current: Form, answers: dict[str, tuple[dict, str]]) -> tuple:
+        """(form to score on, version to record ("" for the form's own), number of answers
+        scored on a stored item): the current form, with the stored item in place of each item
+        reworded or removed since it was answered."""
+        now = self._wordings[current.version]
+        swapped: dict[str, dict] = {}
+        versions = set()
+        for item_id, (_, version) in answers.items():
+            self._read(version)
+            if self._wordings[version].get(item_id) == now.get(item_id):
+                continue
+            item = next(
+                (i for i in self._content[version].get("items", []) if i.get("id") == item_id),
+                None,
+            )
+            if item is not None:
+                swapped[item_id] = item
+                versions.add(version)
+        if not swapped:
+            return current, "", 0
+        content = self._content[current.version]
+        count = len(swapped)
+        items = [swapped.pop(i["id"], i) for i in content["items"]] + list(swapped.values())
+        # The answers' version (one of them, should a test have spanned a bank update).
+        version = max(versions)
+        return bank_stored_form(content, items), version, count
 
 
 @dataclass(frozen=True)

@@ -189,3 +189,19 @@ def test_item_wording_reads_old_and_new_shapes_and_ignores_layout_and_keys():
     reworded["options"][1]["text"] += " Tout de suite."
     assert bank.item_wording(reworded) != bank.item_wording(new)
     assert set(bank.wordings({"items": [new, {"no": "id"}]})) == {"m1"}
+
+
+def test_a_stored_version_one_form_reads_on_each_items_first_scale_ties_and_all():
+    v1 = mini_form_data()
+    for item in v1["items"]:
+        scale = item.pop("scale")
+        item["scales"] = [scale, "ecoute" if scale == "plaisir" else "plaisir"]
+        for option in item["options"]:
+            option["keys"] = {scale: option.pop("key"), item["scales"][1]: 2}
+    v1["items"][1]["options"][0]["keys"]["ecoute"] = 5  # m2: a and d now tie at the top
+    with pytest.raises(bank.BankError):
+        bank.parse_form(copy.deepcopy(v1), "v1")  # not a valid file for today's bank
+    form = bank.stored_form(v1)
+    assert [i.scale for i in form.items] == ["plaisir", "ecoute", "plaisir"]
+    assert [o.key for o in form.item("m2").options] == [5, 2, 1, 5]
+    assert [o.key for o in form.item("m1").options] == [6, 1, 3, 4]

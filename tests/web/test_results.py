@@ -208,11 +208,18 @@ def test_rescore_after_a_key_change_keeps_answers_and_records_the_new_version(
         empty_database(app)
 
 
-def test_rescore_leaves_out_answers_to_a_reworded_item(database_url, tmp_path):
+def test_rescore_scores_answers_to_a_reworded_item_on_the_text_they_answered(
+    database_url, tmp_path
+):
     app = make_app(database_url)
     changed = None
     try:
         org = populate(app, {"Lyon": 3})
+        old_version = questions.bank(app).get("mini", "fr").version
+        with app.app_context():
+            composites = {
+                r.invitation_id: r.composite for r in db.session.scalars(sa.select(Result))
+            }
         # The bank's m1 is rewritten: same id and options, another scenario and other keys.
         bank = tmp_path / "questions"
         shutil.copytree(MINI_BANK, bank)
@@ -226,21 +233,26 @@ def test_rescore_leaves_out_answers_to_a_reworded_item(database_url, tmp_path):
         changed = make_app(database_url, bank=bank)
         out = changed.test_cli_runner().invoke(args=["rescore", "--form", "mini"])
         assert out.exit_code == 0, out.output
-        assert "3 answer(s) to items reworded since they were given were left out" in out.output
+        assert "3 answer(s) to items reworded or removed since were scored" in out.output
         with changed.app_context():
             for result in db.session.scalars(sa.select(Result)):
-                scales = {s.scale_id: s for s in result.scales}
-                # plaisir now comes from m3 alone: the answers to the old m1 do not count.
-                assert scales["plaisir"].n_items == 1
-                choice = db.session.scalar(
-                    sa.select(Answer.payload).where(
-                        Answer.invitation_id == result.invitation_id, Answer.item_id == "m3"
-                    )
-                )["choice"]
-                assert scales["plaisir"].value == pytest.approx(
-                    100 * ({"a": 6, "b": 2, "c": 4}[choice] - 2) / 4
-                )
-            assert len(stored_composites(changed, org)) == 3
+                # m1 answers are scored on the m1 they read, with its keys: nothing moves, and
+                # the result points to the version that was answered.
+                assert result.composite == pytest.approx(composites[result.invitation_id])
+                assert {s.scale_id: s.n_items for s in result.scales}["plaisir"] == 2
+                assert result.form_version == old_version
+        # A new test on the rewritten bank is scored on the new m1 and its new keys.
+        token = make_invitation(changed, email="new@example.org", campaign="Lyon")
+        answers = {
+            "m1": {"best": "b", "worst": "a"},  # new keys b 6, a 1 -> 1.0 (old keys: 0.0)
+            "m2": {"ratings": {"a": 6, "b": 2, "c": 1, "d": 5}},
+            "m3": {"choice": "a"},
+        }
+        complete_invitation(changed, token, answers)
+        with changed.app_context():
+            newest = db.session.scalar(sa.select(Result).order_by(Result.id.desc()))
+            assert newest.composite == pytest.approx(100.0)
+        assert len(stored_composites(changed, org)) == 4
     finally:
         if changed is not None:
             with changed.app_context():
