@@ -173,7 +173,7 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
             sa.select(Result).where(Result.invitation_id.in_(list(languages)))
         )
     }
-    stored = _StoredVersions(bank, form_id)
+    stored = StoredVersions(bank, form_id)
     changed, on_stored = 0, 0
     methods_before: dict[str, int] = defaultdict(int)
     for invitation_id, language in languages.items():
@@ -207,7 +207,7 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
     )
 
 
-class _StoredVersions:
+class StoredVersions:
     """The stored form versions a form's answers were given under, each read once."""
 
     def __init__(self, bank: Bank, form_id: str):
@@ -228,16 +228,19 @@ class _StoredVersions:
             )
             self._keep(version, content or {})
 
+    def reads_as_now(self, current: Form, item_id: str, version: str) -> bool:
+        """Whether the item answered under ``version`` reads as the current form's item."""
+        self._read(version)
+        return self._wordings[version].get(item_id) == self._wordings[current.version].get(item_id)
+
     def form_for(self, current: Form, answers: dict[str, tuple[dict, str]]) -> tuple:
         """(form to score on, version to record ("" for the form's own), number of answers
         scored on a stored item): the current form, with the stored item in place of each item
         reworded or removed since it was answered."""
-        now = self._wordings[current.version]
         swapped: dict[str, dict] = {}
         versions = set()
         for item_id, (_, version) in answers.items():
-            self._read(version)
-            if self._wordings[version].get(item_id) == now.get(item_id):
+            if self.reads_as_now(current, item_id, version):
                 continue
             item = next(
                 (i for i in self._content[version].get("items", []) if i.get("id") == item_id),

@@ -252,6 +252,15 @@ def test_rescore_scores_answers_to_a_reworded_item_on_the_text_they_answered(
         with changed.app_context():
             newest = db.session.scalar(sa.select(Result).order_by(Result.id.desc()))
             assert newest.composite == pytest.approx(100.0)
+            # Item statistics of today's m1 count only the answers to today's m1.
+            from recruit.data import frames
+            from recruit.services import exports
+
+            rows = frames.scores(org)
+            items = exports.item_scores(rows, questions.bank(changed), "mini", "fr")
+            assert items["m1"].notna().sum() == 1
+            assert items.loc[newest.invitation_id, "m1"] == pytest.approx(1.0)
+            assert items["m3"].notna().sum() == 4
         assert len(stored_composites(changed, org)) == 4
     finally:
         if changed is not None:

@@ -24,7 +24,8 @@ def item_scores(
 ) -> pd.DataFrame:
     """Per person (index invitation_id), one column per item of the bank's form: the item's score
     (0..1) on its scale, re-scored from the stored answers with the result's own scoring method;
-    NaN where unanswered or left unscored (the ratings of a flat rater under pomp-v2).
+    NaN where unanswered, answered when the item read otherwise (an earlier bank version), or
+    left unscored (the ratings of a flat rater under pomp-v2).
 
     ``rows`` needs invitation_id and scoring_method. Answers are read in one query per batch.
     """
@@ -35,16 +36,18 @@ def item_scores(
     methods = dict(zip(ids, rows["scoring_method"].tolist(), strict=True))
     matrix = np.full((len(ids), len(item_ids)), np.nan)
     row_of = {invitation_id: i for i, invitation_id in enumerate(ids)}
+    stored = results.StoredVersions(bank, form_id)
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
         payloads: dict[int, dict[str, dict]] = {i: {} for i in chunk}
         answers = db.session.execute(
-            sa.select(Answer.invitation_id, Answer.item_id, Answer.payload).where(
-                Answer.invitation_id.in_(chunk)
-            )
+            sa.select(
+                Answer.invitation_id, Answer.item_id, Answer.payload, Answer.form_version
+            ).where(Answer.invitation_id.in_(chunk))
         )
-        for invitation_id, item_id, payload in answers:
-            payloads[invitation_id][item_id] = payload
+        for invitation_id, item_id, payload, version in answers:
+            if stored.reads_as_now(form, item_id, version):
+                payloads[invitation_id][item_id] = payload
         for invitation_id, answered in payloads.items():
             attempt = scoring.score_attempt(
                 form,
