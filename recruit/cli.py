@@ -25,6 +25,11 @@ def bank_group():
     """The question bank."""
 
 
+def _echo_problems(problems) -> None:
+    for problem in problems:
+        click.echo(f"error  {problem}", err=True)
+
+
 @bank_group.command("check")
 @click.argument("path", required=False, type=click.Path())
 def bank_check(path):
@@ -35,8 +40,7 @@ def bank_check(path):
             f"ok  {form.form}.{form.language}  version {form.version}  "
             f"{len(form.items)} items, {len(form.scales)} scales"
         )
-    for problem in problems:
-        click.echo(f"error  {problem}", err=True)
+    _echo_problems(problems)
     if problems:
         click.echo(f"{len(problems)} problem(s) found.", err=True)
         sys.exit(1)
@@ -51,8 +55,7 @@ def bank_audit(path, no_learner):
     """How the forms stand up to a test-wise candidate; exits 1 past the limits."""
     forms, problems = bank_module.check_bank(path or QUESTIONS_DIR)
     if problems:
-        for problem in problems:
-            click.echo(f"error  {problem}", err=True)
+        _echo_problems(problems)
         raise click.ClickException("the bank does not validate: run `recruit bank check` first")
     from recruit.core import audit  # numpy and, for the learner, scikit-learn: audit only
 

@@ -186,8 +186,7 @@ def random_respondents(form: Form, n: int = RANDOM_RESPONDENTS, seed: int = SEED
 
 
 def _composite(form: Form, responses: dict) -> float:
-    value = scoring.score_attempt(form, responses).composite
-    return float("nan") if value is None else value
+    return _value(scoring.score_attempt(form, responses).composite)
 
 
 @dataclass(frozen=True)

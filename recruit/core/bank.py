@@ -249,7 +249,7 @@ def stored_form(content: Mapping, items: Iterable[Mapping] | None = None) -> For
     not apply to what candidates have already answered."""
     raw = {k: v for k, v in content.items() if k != "items"}
     raw["items"] = [
-        current_shape(i) for i in (content.get("items") or [] if items is None else items)
+        current_shape(i) for i in ((content.get("items") or []) if items is None else items)
     ]
     known = {s["id"] for s in raw.get("scales") or []}
     return Form.model_validate(raw, context={"scales": known, "item_ids": set(), "stored": True})

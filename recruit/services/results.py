@@ -188,22 +188,22 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
             result = Result(invitation_id=invitation_id)
             db.session.add(result)
         methods_before[result.scoring_method or "-"] += 1
-        before = (
-            result.composite,
-            {s.scale_id: s.value for s in result.scales or []},
-            result.flags or "",
-        )
+        before = _scored(result)
         _store(result, form, attempt, version)
-        after = (
-            attempt.composite,
-            {k: v.value for k, v in attempt.scales.items()},
-            " ".join(attempt.flags),
-        )
-        changed += before != after
+        changed += before != _scored(result)
     db.session.flush()
     versions = {lang: bank.get(form_id, lang).version for lang in bank.languages(form_id)}
     return RescoreReport(
         form_id, len(languages), changed, versions, dict(methods_before), on_stored
+    )
+
+
+def _scored(result: Result) -> tuple:
+    """What a rescore may change in a result: composite, scale scores and flags."""
+    return (
+        result.composite,
+        {s.scale_id: s.value for s in result.scales or []},
+        result.flags or "",
     )
 
 
@@ -230,6 +230,8 @@ class StoredVersions:
 
     def reads_as_now(self, current: Form, item_id: str, version: str) -> bool:
         """Whether the item answered under ``version`` reads as the current form's item."""
+        if version == current.version:
+            return True
         self._read(version)
         return self._wordings[version].get(item_id) == self._wordings[current.version].get(item_id)
 

@@ -140,6 +140,23 @@ def test_unknown_norm_is_refused(app):
         results.normalized_scores(1, norm="galaxy")
 
 
+def mini_bank_with_m1(tmp_path, keys: tuple[int, ...], scenario: str | None = None):
+    """A copy of the mini bank whose m1 has these keys (options a, b, c, d) and, if given, this
+    scenario, in both languages."""
+    bank = tmp_path / "questions"
+    shutil.copytree(MINI_BANK, bank)
+    for lang in ("fr", "en"):
+        path = bank / f"mini.{lang}.yaml"
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        m1 = data["items"][0]
+        if scenario is not None:
+            m1["scenario"] = scenario
+        for option, key in zip(m1["options"], keys, strict=True):
+            option["key"] = key
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return bank
+
+
 def test_rescore_after_a_key_change_keeps_answers_and_records_the_new_version(
     database_url, tmp_path
 ):
@@ -154,15 +171,7 @@ def test_rescore_after_a_key_change_keeps_answers_and_records_the_new_version(
             ).all()
         before = {i: c for i, _, c in stored_composites(app, org)}
         # The expert key changes: on m1 the keyed best becomes d and the keyed worst c.
-        bank = tmp_path / "questions"
-        shutil.copytree(MINI_BANK, bank)
-        for lang in ("fr", "en"):
-            path = bank / f"mini.{lang}.yaml"
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            keys = {"a": 4, "b": 3, "c": 1, "d": 6}
-            for option in data["items"][0]["options"]:
-                option["key"] = keys[option["id"]]
-            path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        bank = mini_bank_with_m1(tmp_path, keys=(4, 3, 1, 6))
         changed = make_app(database_url, bank=bank)
         new_version = questions.bank(changed).get("mini", "fr").version
         assert new_version != old_version
@@ -221,15 +230,11 @@ def test_rescore_scores_answers_to_a_reworded_item_on_the_text_they_answered(
                 r.invitation_id: r.composite for r in db.session.scalars(sa.select(Result))
             }
         # The bank's m1 is rewritten: same id and options, another scenario and other keys.
-        bank = tmp_path / "questions"
-        shutil.copytree(MINI_BANK, bank)
-        for lang in ("fr", "en"):
-            path = bank / f"mini.{lang}.yaml"
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            data["items"][0]["scenario"] = "Un client demande une table en terrasse, complète."
-            for option, key in zip(data["items"][0]["options"], (1, 6, 3, 4), strict=True):
-                option["key"] = key
-            path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        bank = mini_bank_with_m1(
+            tmp_path,
+            keys=(1, 6, 3, 4),
+            scenario="Un client demande une table en terrasse, complète.",
+        )
         changed = make_app(database_url, bank=bank)
         out = changed.test_cli_runner().invoke(args=["rescore", "--form", "mini"])
         assert out.exit_code == 0, out.output
