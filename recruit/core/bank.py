@@ -176,6 +176,10 @@ class Form(_Frozen):
     def scale_ids(self) -> tuple[str, ...]:
         return tuple(s.id for s in self.scales)
 
+    @property
+    def item_ids(self) -> tuple[str, ...]:
+        return tuple(item.id for item in self.items)
+
     def scale(self, scale_id: str) -> Scale:
         return next(s for s in self.scales if s.id == scale_id)
 

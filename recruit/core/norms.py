@@ -23,11 +23,13 @@ Definitions (the README repeats them):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
+
+from recruit.core import moments
+from recruit.core.moments import Reliability
 
 METHODS = ("standard", "robust")
 MAD_TO_SD = 1.4826
@@ -244,27 +246,8 @@ def normalize(
     return apply_norms(scores, table, pool=pool, scales=scales)
 
 
-@dataclass(frozen=True)
-class Reliability:
-    """Cronbach's alpha with its 95 % Feldt interval, on n complete cases and k items."""
-
-    alpha: float
-    ci_low: float
-    ci_high: float
-    n: int
-    k: int
-
-
 def _complete(item_scores: pd.DataFrame) -> np.ndarray:
     return item_scores.astype("float64").dropna(axis=0, how="any").to_numpy()
-
-
-def _alpha(cov: np.ndarray) -> float:
-    k = cov.shape[0]
-    total = cov.sum()
-    if k < 2 or not np.isfinite(total) or total <= 0:
-        return float("nan")
-    return float(k / (k - 1) * (1 - np.trace(cov) / total))
 
 
 def reliability(item_scores: pd.DataFrame, *, confidence: float = 0.95) -> Reliability:
@@ -278,12 +261,7 @@ def reliability(item_scores: pd.DataFrame, *, confidence: float = 0.95) -> Relia
     n, k = data.shape if data.ndim == 2 else (0, 0)
     if n < 2 or k < 2:
         return Reliability(float("nan"), float("nan"), float("nan"), int(n), int(k))
-    alpha = _alpha(np.cov(data, rowvar=False, ddof=1))
-    df1, df2 = n - 1, (n - 1) * (k - 1)
-    tail = (1 - confidence) / 2
-    low = 1 - (1 - alpha) * stats.f.isf(tail, df1, df2)
-    high = 1 - (1 - alpha) * stats.f.isf(1 - tail, df1, df2)
-    return Reliability(alpha, float(low), float(high), int(n), int(k))
+    return moments.feldt(np.cov(data, rowvar=False, ddof=1), n, confidence=confidence)
 
 
 def item_statistics(item_scores: pd.DataFrame) -> pd.DataFrame:
@@ -295,32 +273,9 @@ def item_statistics(item_scores: pd.DataFrame) -> pd.DataFrame:
     """
     data = _complete(item_scores)
     columns = list(item_scores.columns)
-    k = len(columns)
-    result = pd.DataFrame(index=pd.Index(columns, name="item"))
-    if data.shape[0] < 2 or k < 2:
-        result["n"] = data.shape[0]
-        for name in ("mean", "sd", "item_rest_r", "alpha_if_deleted"):
-            result[name] = np.nan
-        result["negative"] = False
-        return result
+    if data.shape[0] < 2 or len(columns) < 2:
+        return moments.item_table(columns, data.shape[0], None, None, None)
     cov = np.cov(data, rowvar=False, ddof=1)
-    variances = np.diag(cov)
-    total_var = cov.sum()
-    row_sums = cov.sum(axis=1)
-    rest_var = total_var - 2 * row_sums + variances
-    cov_item_rest = row_sums - variances
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = cov_item_rest / np.sqrt(variances * rest_var)
-        alpha_without = (
-            (k - 1) / (k - 2) * (1 - (np.trace(cov) - variances) / rest_var)
-            if k > 2
-            else np.full(k, np.nan)
-        )
-    r = np.where(np.isfinite(r), r, np.nan)
-    result["n"] = data.shape[0]
-    result["mean"] = data.mean(axis=0)
-    result["sd"] = data.std(axis=0, ddof=1)
-    result["item_rest_r"] = r
-    result["alpha_if_deleted"] = np.where(np.isfinite(alpha_without), alpha_without, np.nan)
-    result["negative"] = np.nan_to_num(r, nan=0.0) < 0
-    return result
+    return moments.item_table(
+        columns, data.shape[0], cov, data.mean(axis=0), data.std(axis=0, ddof=1)
+    )

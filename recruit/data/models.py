@@ -220,10 +220,19 @@ class Result(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invitation_id: Mapped[int] = mapped_column(sa.ForeignKey("invitations.id"), unique=True)
+    # The invitation's campaign, kept here too so that a campaign's results are read (and their
+    # item statistics checked for freshness) without a join over every invitation.
+    campaign_id: Mapped[int | None] = mapped_column(sa.ForeignKey("campaigns.id"))
     form_id: Mapped[str] = mapped_column(sa.String(64))
     form_version: Mapped[str] = mapped_column(sa.ForeignKey("form_versions.version"))
     scoring_method: Mapped[str] = mapped_column(sa.String(32))
     composite: Mapped[float | None]
+    # Each scored item's score (0..1), by item id, as the scoring that wrote this result gave it
+    # (items left unscored are absent); None for results stored before item scores were kept.
+    item_scores: Mapped[dict | None] = mapped_column(sa.JSON)
+    # The answers those scores came from, as valid payloads by item id (what each person picked:
+    # the option endorsement tables sum them); None like item_scores for earlier results.
+    picks: Mapped[dict | None] = mapped_column(sa.JSON)
     # What a recruiter should check before trusting the score: space-separated codes
     # (recruit.core.scoring.FLAGS), empty when there is nothing to check.
     flags: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
@@ -232,6 +241,34 @@ class Result(db.Model):
     scales: Mapped[list[ScaleScore]] = relationship(
         cascade="all, delete-orphan", order_by="ScaleScore.scale_id"
     )
+
+
+sa.Index(
+    "ix_results_campaign_id_form_version_scored_at",
+    Result.campaign_id,
+    Result.form_version,
+    Result.scored_at,
+)
+
+
+class ItemMoments(db.Model):
+    """What the item statistics of one campaign need, summed once: for the results of that
+    campaign scored on one form version, read against the bank's current form, the number of
+    complete cases, the items' means and their centred cross-products, and how often each option
+    was picked. A cache of ``results.item_scores`` and the answers, rebuilt when ``stamp`` (the
+    count and latest scoring time of those results) no longer matches.
+    """
+
+    __tablename__ = "item_moments"
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "form_version", "current_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("campaigns.id"))
+    form_version: Mapped[str] = mapped_column(sa.String(16))
+    current_version: Mapped[str] = mapped_column(sa.String(16))
+    stamp: Mapped[str] = mapped_column(sa.String(80))
+    content: Mapped[dict] = mapped_column(sa.JSON)
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ScaleScore(db.Model):

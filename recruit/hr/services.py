@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from recruit.core import norms
+from recruit.core import moments, norms
 from recruit.core.bank import Bank, Form
-from recruit.data.models import Answer, Campaign, Invitation, OutboxMessage, PageTime, utcnow
+from recruit.data.models import Campaign, Invitation, OutboxMessage, PageTime, utcnow
 from recruit.extensions import db
-from recruit.services import exports, results
+from recruit.services import exports, itemstats, results
 
 
 @dataclass(frozen=True)
@@ -144,60 +144,6 @@ def drop_off(frame: pd.DataFrame, page_count: int) -> list[tuple[int, int]]:
     return [(page, int(counts.get(page, 0))) for page in range(1, page_count + 1)]
 
 
-def endorsement(form: Form, invitation_ids: Sequence[int]) -> dict[str, list[dict]]:
-    """Per item, how often each option was picked (as best / worst / chosen) or its mean rating."""
-    counts: dict[str, dict[str, dict[str, float]]] = {
-        item.id: {
-            o.id: {"best": 0, "worst": 0, "chosen": 0, "rating_sum": 0.0} for o in item.options
-        }
-        for item in form.items
-    }
-    answered: dict[str, int] = dict.fromkeys(counts, 0)
-    if invitation_ids:
-        rows = db.session.execute(
-            sa.select(Answer.item_id, Answer.payload).where(
-                Answer.invitation_id.in_([int(i) for i in invitation_ids])
-            )
-        )
-        for item_id, payload in rows:
-            if item_id not in counts:
-                continue
-            options = counts[item_id]
-            if (
-                "best" in payload
-                and payload.get("best") in options
-                and payload.get("worst") in options
-            ):
-                options[payload["best"]]["best"] += 1
-                options[payload["worst"]]["worst"] += 1
-            elif "choice" in payload and payload["choice"] in options:
-                options[payload["choice"]]["chosen"] += 1
-            elif "ratings" in payload:
-                for option_id, value in payload["ratings"].items():
-                    if option_id in options:
-                        options[option_id]["rating_sum"] += value
-            else:
-                continue
-            answered[item_id] += 1
-    table = {}
-    for item in form.items:
-        n = answered[item.id]
-        table[item.id] = [
-            {
-                "option": option.id,
-                "text": option.text,
-                "key": option.key,
-                "keyed_best": option.id == item.keyed_best.id,
-                "best": 100.0 * counts[item.id][option.id]["best"] / n if n else None,
-                "worst": 100.0 * counts[item.id][option.id]["worst"] / n if n else None,
-                "chosen": 100.0 * counts[item.id][option.id]["chosen"] / n if n else None,
-                "mean_rating": counts[item.id][option.id]["rating_sum"] / n if n else None,
-            }
-            for option in item.options
-        ]
-    return table
-
-
 @dataclass(frozen=True)
 class Quality:
     form: Form
@@ -208,27 +154,39 @@ class Quality:
 
 
 def form_quality(
-    bank: Bank, campaigns: Sequence[Campaign], completed: pd.DataFrame
+    bank: Bank, campaigns: Sequence[Campaign], completed: pd.DataFrame, period: Period
 ) -> list[Quality]:
-    """Reliability, item statistics and option endorsement per form and language."""
-    qualities = []
-    by_campaign = {c.id: c for c in campaigns}
+    """Reliability, item statistics and option endorsement per form and language, from the item
+    scores stored when each test was scored: summed per campaign and kept (itemstats) when the
+    period is open, read for the tests of the period otherwise."""
+    qualities: list[Quality] = []
     if completed.empty:
         return qualities
-    version = completed["campaign_id"].map(
-        {c.id: f"{c.form_id}:{c.language}" for c in by_campaign.values()}
-    )
-    for key in sorted(version.dropna().unique()):
-        form_id, language = key.split(":")
+    low, high = period.bounds()
+    by_form: dict[tuple[str, str], list[int]] = {}
+    for campaign in campaigns:
+        by_form.setdefault((campaign.form_id, campaign.language), []).append(campaign.id)
+    present = set(completed["campaign_id"].astype("int64"))
+    for (form_id, language), campaign_ids in sorted(by_form.items()):
+        if not present.intersection(campaign_ids) or (form_id, language) not in bank:
+            continue
         form = bank.get(form_id, language)
-        rows = completed[version == key]
-        ids = [int(i) for i in rows["invitation_id"]]
-        items = exports.item_scores(rows, bank, form_id, language)
-        stats = norms.item_statistics(items)
+        if low is None and high is None:
+            summary = itemstats.campaigns_summary(bank, form, campaign_ids)
+        else:
+            rows = completed[completed["campaign_id"].isin(campaign_ids)]
+            summary = itemstats.summary_of(bank, form, rows["invitation_id"].tolist())
+        stats = moments.item_statistics(summary.moments)
         stats["format"] = [form.item(i).format for i in stats.index]
         stats["scale"] = [form.scale(form.item(i).scale).label for i in stats.index]
         qualities.append(
-            Quality(form, len(ids), norms.reliability(items), stats, endorsement(form, ids))
+            Quality(
+                form,
+                summary.n,
+                moments.reliability(summary.moments),
+                stats,
+                summary.endorsement.table(form),
+            )
         )
     return qualities
 
@@ -309,7 +267,7 @@ def dashboard(
     completed = (
         scores[["invitation_id", "campaign_id", "scoring_method"]] if not scores.empty else scores
     )
-    return Dashboard(
+    data = Dashboard(
         campaigns=campaigns,
         period=period,
         funnel=funnel(invitations),
@@ -317,5 +275,8 @@ def dashboard(
         scores=scores,
         scales=scales,
         differences=pool_differences(scores, scales),
-        quality=form_quality(bank, campaigns, completed),
+        quality=form_quality(bank, campaigns, completed, period),
     )
+    # The item sums rebuilt for the form quality are kept for the next visit.
+    db.session.commit()
+    return data

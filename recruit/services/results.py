@@ -106,13 +106,42 @@ def valid_responses(form: Form, payloads: dict[str, dict]) -> dict[str, scoring.
     return responses
 
 
-def _store(result: Result, form: Form, attempt: scoring.AttemptScore, version: str = "") -> None:
-    result.form_id = form.form
-    result.form_version = version or ensure_form_version(form)
-    result.scoring_method = attempt.method
-    result.composite = attempt.composite
-    result.flags = " ".join(attempt.flags)
-    result.scored_at = utcnow()
+def valid_payloads(form: Form, payloads: dict[str, dict]) -> dict[str, dict]:
+    """The stored answers that fit the form as it is now, as given (what a result's ``picks``
+    keeps)."""
+    responses = valid_responses(form, payloads)
+    return {item_id: payloads[item_id] for item_id in responses}
+
+
+def result_values(
+    form: Form, attempt: scoring.AttemptScore, payloads: dict[str, dict], version: str
+) -> dict:
+    """The columns of a Result for an attempt scored on ``form`` (stored as ``version``), besides
+    its invitation and campaign: every derived number is written here, once, when scored."""
+    return {
+        "form_id": form.form,
+        "form_version": version,
+        "scoring_method": attempt.method,
+        "composite": attempt.composite,
+        "flags": " ".join(attempt.flags),
+        "item_scores": dict(attempt.items),
+        "picks": valid_payloads(form, payloads),
+        "scored_at": utcnow(),
+    }
+
+
+def _store(
+    result: Result,
+    form: Form,
+    payloads: dict[str, dict],
+    campaign_id: int,
+    version: str = "",
+) -> None:
+    attempt = scoring.score_attempt(form, valid_responses(form, payloads))
+    values = result_values(form, attempt, payloads, version or ensure_form_version(form))
+    for column, value in values.items():
+        setattr(result, column, value)
+    result.campaign_id = campaign_id
     result.scales = [
         ScaleScore(scale_id=scale, value=s.value, n_items=s.n_items)
         for scale, s in attempt.scales.items()
@@ -120,14 +149,15 @@ def _store(result: Result, form: Form, attempt: scoring.AttemptScore, version: s
 
 
 def score_invitation(invitation: Invitation, form: Form) -> Result:
-    """Score an invitation's stored answers and store the result with form version and method."""
+    """Score an invitation's stored answers and store the result with form version and method,
+    its item scores and the answers they came from."""
     payloads = dict(
         db.session.execute(
             sa.select(Answer.item_id, Answer.payload).where(Answer.invitation_id == invitation.id)
         ).all()
     )
     result = Result(invitation_id=invitation.id)
-    _store(result, form, scoring.score_attempt(form, valid_responses(form, payloads)))
+    _store(result, form, payloads, invitation.campaign_id)
     db.session.add(result)
     db.session.flush()
     return result
@@ -155,11 +185,12 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
     the answers' own version when some were scored on it; answers keep theirs.
     """
     completed = db.session.execute(
-        sa.select(Invitation.id, Campaign.language)
+        sa.select(Invitation.id, Campaign.language, Campaign.id)
         .join(Campaign, Campaign.id == Invitation.campaign_id)
         .where(Campaign.form_id == form_id, Invitation.status == "completed")
     ).all()
-    languages = dict(completed)
+    languages = {invitation_id: language for invitation_id, language, _ in completed}
+    campaigns = {invitation_id: campaign_id for invitation_id, _, campaign_id in completed}
     answers: dict[int, dict[str, tuple[dict, str]]] = defaultdict(dict)
     for invitation_id, item_id, payload, version in db.session.execute(
         sa.select(Answer.invitation_id, Answer.item_id, Answer.payload, Answer.form_version).where(
@@ -182,14 +213,13 @@ def rescore_form(bank: Bank, form_id: str) -> RescoreReport:
         )
         on_stored += swapped
         payloads = {item_id: payload for item_id, (payload, _) in answers[invitation_id].items()}
-        attempt = scoring.score_attempt(form, valid_responses(form, payloads))
         result = existing.get(invitation_id)
         if result is None:
             result = Result(invitation_id=invitation_id)
             db.session.add(result)
         methods_before[result.scoring_method or "-"] += 1
         before = _scored(result)
-        _store(result, form, attempt, version)
+        _store(result, form, payloads, campaigns[invitation_id], version)
         changed += before != _scored(result)
     db.session.flush()
     versions = {lang: bank.get(form_id, lang).version for lang in bank.languages(form_id)}

@@ -106,16 +106,16 @@ def test_period_filter(world, hr):
     assert hr.get("/hr/?start=2026-12-01&end=2026-11-01").status_code == 400
 
 
-def test_scores_and_quality_match_independent_computations(world, hr):
-    html = hr.get("/hr/").text
-    with world.app_context():
-        from recruit.services.invitations import find_organisation
+def scored_from_answers(app) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The organisation's scores, and every completed test's item scores re-derived from the raw
+    answers (not from what was stored when the test was scored)."""
+    from recruit.data.models import Answer
+    from recruit.services.invitations import find_organisation
 
+    with app.app_context():
         frame = frames.scores(find_organisation("Acme").id)
-        form = questions.bank(world).get("mini", "fr")
+        form = questions.bank(app).get("mini", "fr")
         responses = {}
-        from recruit.data.models import Answer
-
         for invitation_id, item_id, payload in db.session.execute(
             sa.select(Answer.invitation_id, Answer.item_id, Answer.payload).where(
                 Answer.invitation_id.in_([int(i) for i in frame["invitation_id"]])
@@ -124,6 +124,13 @@ def test_scores_and_quality_match_independent_computations(world, hr):
             item = form.item(item_id)
             responses.setdefault(invitation_id, {})[item_id] = scoring.parse_response(item, payload)
         answers = {i: scoring.score_attempt(form, r).items for i, r in responses.items()}
+    items = pd.DataFrame.from_dict(answers, orient="index")[[i.id for i in form.items]]
+    return frame, items
+
+
+def test_scores_and_quality_match_independent_computations(world, hr):
+    html = hr.get("/hr/").text
+    frame, items = scored_from_answers(world)
     for campaign, group in frame.groupby("campaign"):
         mean = f"{group['composite'].mean():.1f}"
         assert re.search(
@@ -131,9 +138,45 @@ def test_scores_and_quality_match_independent_computations(world, hr):
             rf'<td class="num">{mean}</td>',
             html,
         )
-    items = pd.DataFrame.from_dict(answers, orient="index")[[i.id for i in form.items]]
     alpha = norms.reliability(items).alpha
     assert f"Alpha de Cronbach : {alpha:.2f}" in html
+
+
+def item_rows(html: str) -> list[tuple[str, ...]]:
+    """The item statistics table's rows: item, n, mean, sd, r, alpha without."""
+    table = html[html.index("quality-title") :]
+    return re.findall(r'<tr[^>]*><th scope="row"[^>]*>(\S+?)</th>((?:<td[^>]*>[^<]*</td>)+)', table)
+
+
+def test_kept_item_sums_follow_new_tests_and_old_results(world, hr):
+    """The dashboard keeps each campaign's item sums; after a new test, and for a result stored
+    before item scores were kept, it shows what a computation from scratch gives."""
+    from recruit.data.models import ItemMoments, Result
+
+    first = hr.get("/hr/").text
+    assert len(item_rows(first)) == len(questions.bank(world).get("mini", "fr").items)
+    with world.app_context():
+        kept = db.session.scalars(sa.select(ItemMoments)).all()
+        assert len(kept) == 2  # Lyon and Nice, one form version each
+        assert sorted(row.content["moments"]["n"] for row in kept) == [2, 3]
+    form = questions.bank(world).get("mini", "fr")
+    token = make_invitation(world, campaign="Lyon", email="late@example.org")
+    complete_invitation(world, token, random_responses(form, random.Random(11)))
+    with world.app_context():  # a result scored before item scores were stored
+        result = db.session.scalars(sa.select(Result).order_by(Result.id)).first()
+        result.item_scores = None
+        db.session.commit()
+    second = hr.get("/hr/").text
+    _frame, items = scored_from_answers(world)
+    assert len(items) == 6
+    alpha = norms.reliability(items).alpha
+    assert f"Alpha de Cronbach : {alpha:.2f}" in second
+    assert item_rows(second) != item_rows(first)
+    with world.app_context():
+        kept = db.session.scalars(sa.select(ItemMoments)).all()
+        assert sorted(row.content["moments"]["n"] for row in kept) == [2, 4]
+    # Read again, the kept sums give the same page.
+    assert item_rows(hr.get("/hr/").text) == item_rows(second)
 
 
 def test_roles(world, client):

@@ -1,68 +1,26 @@
-"""Item statistics of an export: every answer re-scored per item, then reliability per form.
+"""Item statistics of an export: the stored item scores, then reliability per form.
 
-``item_scores`` re-scores the stored answers of some tests item by item (the HR dashboard's
-form quality uses it too); ``item_tables`` gives the workbook's "items" sheet: item statistics
-and Cronbach's alpha per form and language.
+``item_scores`` reads the item scores of some tests as stored when they were scored;
+``item_tables`` gives the workbook's "items" sheet: item statistics and Cronbach's alpha per
+form and language.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
-from recruit.core import norms, scoring
+from recruit.core import norms
 from recruit.core.bank import Bank
-from recruit.data.models import Answer
-from recruit.extensions import db
-from recruit.services import results
+from recruit.services import itemstats
 from recruit.services.exports.columns import ITEM_COLUMNS, RELIABILITY_COLUMNS
 
 
-def item_scores(
-    rows: pd.DataFrame, bank: Bank, form_id: str, language: str, *, batch: int = 1000
-) -> pd.DataFrame:
+def item_scores(rows: pd.DataFrame, bank: Bank, form_id: str, language: str) -> pd.DataFrame:
     """Per person (index invitation_id), one column per item of the bank's form: the item's score
-    (0..1) on its scale, re-scored from the stored answers with the result's own scoring method;
-    NaN where unanswered, answered when the item read otherwise (an earlier bank version), or
-    left unscored (the ratings of a flat rater under pomp-v2).
-
-    ``rows`` needs invitation_id and scoring_method. Answers are read in one query per batch.
-    """
-    form = bank.get(form_id, language)
-    item_ids = [item.id for item in form.items]
-    position = {item_id: i for i, item_id in enumerate(item_ids)}
-    ids = [int(i) for i in rows["invitation_id"]]
-    methods = dict(zip(ids, rows["scoring_method"].tolist(), strict=True))
-    matrix = np.full((len(ids), len(item_ids)), np.nan)
-    row_of = {invitation_id: i for i, invitation_id in enumerate(ids)}
-    stored = results.StoredVersions(bank, form_id)
-    for start in range(0, len(ids), batch):
-        chunk = ids[start : start + batch]
-        payloads: dict[int, dict[str, dict]] = {i: {} for i in chunk}
-        answers = db.session.execute(
-            sa.select(
-                Answer.invitation_id, Answer.item_id, Answer.payload, Answer.form_version
-            ).where(Answer.invitation_id.in_(chunk))
-        )
-        for invitation_id, item_id, payload, version in answers:
-            if stored.reads_as_now(form, item_id, version):
-                payloads[invitation_id][item_id] = payload
-        for invitation_id, answered in payloads.items():
-            attempt = scoring.score_attempt(
-                form,
-                results.valid_responses(form, answered),
-                method=_known(methods[invitation_id]),
-            )
-            r = row_of[invitation_id]
-            for item_id, value in attempt.items.items():
-                matrix[r, position[item_id]] = value
-    return pd.DataFrame(matrix, columns=item_ids, index=pd.Index(ids, name="invitation_id"))
-
-
-def _known(method: object) -> str:
-    """The stored method if this code still computes it, else the current one."""
-    return method if method in scoring.METHODS else scoring.METHOD
+    (0..1) on its scale as stored when the test was scored (itemstats.item_matrix); NaN where
+    unanswered, answered when the item read otherwise (an earlier bank version), or left
+    unscored (the ratings of a flat rater under pomp-v2). ``rows`` needs invitation_id."""
+    return itemstats.item_matrix(bank, form_id, language, rows["invitation_id"].tolist())
 
 
 def item_tables(rows: pd.DataFrame, bank: Bank) -> tuple[pd.DataFrame, pd.DataFrame]:
