@@ -277,3 +277,185 @@ def test_item_statistics_degenerate_cases():
     assert few["item_rest_r"].isna().all() and not few["negative"].any()
     constant = norms.item_statistics(pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [2.0, 2.0, 2.0]}))
     assert np.isnan(constant.loc["b", "item_rest_r"]) and not constant.loc["b", "negative"]
+
+
+# --- The current implementation against the one it replaced, bit for bit --------------------
+# tests/unit/norms_before.py is a frozen copy of the module before it was made faster: every
+# output (values, dtypes, columns, index, NaN) must stay identical to the last bit.
+
+from tests.unit import norms_before  # noqa: E402
+
+
+def assert_identical(new: pd.DataFrame, old: pd.DataFrame) -> None:
+    """Same columns, index, dtypes and values; floats compared bit for bit (-0.0 is not 0.0)."""
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
+    assert list(new.dtypes) == list(old.dtypes)
+    for column in new.columns:
+        a, b = new[column].to_numpy(), old[column].to_numpy()
+        if a.dtype == np.float64:
+            assert np.array_equal(np.isnan(a), np.isnan(b)), column
+            present = ~np.isnan(a)
+            assert np.array_equal(a[present].view(np.int64), b[present].view(np.int64)), column
+
+
+def same_as_before(name: str, *args, **kw) -> pd.DataFrame | None:
+    """Call ``name`` in both modules: identical frames, or the same exception type from both."""
+    try:
+        old = getattr(norms_before, name)(*args, **kw)
+    except Exception as error:  # noqa: BLE001 - whatever the old one raised, the new one must too
+        with pytest.raises(type(error)):
+            getattr(norms, name)(*args, **kw)
+        return None
+    new = getattr(norms, name)(*args, **kw)
+    assert_identical(new, old)
+    return new
+
+
+def pool_keys(rng: np.random.Generator, kind: str, n: int, pools: int) -> pd.Series:
+    """``n`` pool keys of one kind of column, about a tenth of them missing where it can be."""
+    which = rng.integers(0, pools, n)
+    # Skewed sizes: some pools of one or two people, some large.
+    which = np.where(rng.random(n) < 0.3, which % max(pools // 3, 1), which)
+    missing = rng.random(n) < 0.1
+    if kind == "str":
+        return pd.Series([f"pool {p} ✓" for p in which]).where(~missing)
+    if kind == "object":
+        keys = pd.Series([f"p{p}" for p in which], dtype=object)
+        keys[missing] = [None if i % 2 else np.nan for i in range(int(missing.sum()))]
+        return keys
+    if kind == "string":
+        return pd.Series([f"p{p}" for p in which], dtype="string").where(~missing, pd.NA)
+    if kind == "int":
+        return pd.Series(which * 7 - 20)
+    if kind == "float":
+        return pd.Series(which / 4).where(~missing)
+    if kind == "category":
+        labels = pd.Series([f"c{p}" for p in which]).where(~missing)
+        categories = [f"c{p}" for p in range(pools + 2)][::-1]  # unused ones, reversed order
+        return pd.Series(pd.Categorical(labels, categories=categories))
+    if kind == "bool":
+        return pd.Series(which % 2 == 0)
+    raise ValueError(kind)
+
+
+KINDS = ["str", "object", "string", "int", "float", "category", "bool"]
+
+
+def varied_scores(seed: int, n: int | None = None) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Random scores with ties, missing values, tiny and constant pools; 1-2 pool columns."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 400)) if n is None else n
+    pools = int(rng.integers(1, 40))
+    pool_columns = ["pool"] if rng.random() < 0.6 else ["pool", "site"]
+    data = {c: pool_keys(rng, str(rng.choice(KINDS)), n, pools) for c in pool_columns}
+    scales = [f"s{j}" for j in range(int(rng.integers(1, 4)))]
+    for j, scale in enumerate(scales):
+        x = rng.normal(50, 10, n)
+        if j % 2 == 0:
+            x = x.round(0)  # ties
+        x[rng.random(n) < rng.choice([0.0, 0.05, 0.3])] = np.nan
+        data[scale] = x
+    scores = pd.DataFrame(data)  # every column on the same RangeIndex, dtypes kept
+    if rng.random() < 0.3 and n > 5:
+        # A constant pool (MAD 0, maybe SD 0) and a scale missing in a whole pool.
+        first = scores[pool_columns[0]].iloc[0]
+        same = scores[pool_columns[0]].eq(first).fillna(False).to_numpy(dtype=bool)
+        scores.loc[same, scales[0]] = 3.0
+        scores.loc[same, scales[-1]] = np.nan if len(scales) > 1 else 3.0
+    if rng.random() < 0.3:
+        scores.index = pd.Index(rng.permutation(n) * 3 + 100, name="candidate")
+    return scores, pool_columns, scales
+
+
+SEEDS = range(120)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_normalize_is_identical_to_before(seed):
+    scores, pool, scales = varied_scores(seed)
+    rng = np.random.default_rng(1000 + seed)
+    method = str(rng.choice(norms.METHODS))
+    min_pool = int(rng.choice([0, 1, 2, 5, 30, 10_000]))
+    shrink_k = None if rng.random() < 0.5 else float(rng.choice([0.0, 0.5, 3.0]))
+    kw = {"pool": pool, "scales": scales, "method": method, "min_pool": min_pool}
+    same_as_before("normalize", scores, **kw, shrink_k=shrink_k)
+    same_as_before("fit_norms", scores, **kw, shrink_k=shrink_k)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_apply_norms_with_a_foreign_table_is_identical_to_before(seed):
+    """Tables fitted on other rows (absent pools, other counts), with a reference, or odd ones."""
+    scores, pool, scales = varied_scores(seed)
+    rng = np.random.default_rng(2000 + seed)
+    method = str(rng.choice(norms.METHODS))
+    kw = {"pool": pool, "scales": scales}
+    half = scores.iloc[rng.permutation(len(scores))[: len(scores) // 2]]
+    reference = norms_before.fit_norms(
+        half.assign(_all="all"), pool="_all", scales=scales, method=method, min_pool=0
+    )
+    for source in (half, scores.iloc[::-1]):
+        table = same_as_before(
+            "fit_norms", source, **kw, method=method, min_pool=int(rng.integers(0, 40))
+        )
+        same_as_before("apply_norms", scores, table, **kw)
+        same_as_before("apply_norms", source, table, **kw)
+    table = same_as_before("fit_norms", half, **kw, method=method, reference=reference)
+    same_as_before("apply_norms", scores, table, **kw)
+    everything_normal = norms_before.fit_norms(scores, **kw, method=method, min_pool=10**9)
+    same_as_before("apply_norms", scores, everything_normal, **kw)
+    # A table with more scales than applied: norm_n is still the largest over the table's.
+    same_as_before(
+        "apply_norms", scores, norms_before.fit_norms(scores, **kw), **kw | {"scales": scales[:1]}
+    )
+    same_as_before("apply_norms", scores.iloc[:0], table, **kw)
+    same_as_before("apply_norms", scores, table.iloc[:0], **kw)
+
+
+_X = [1.0, 2, 2, 3, 4, 5, 6, np.nan]
+EDGE_FRAMES = {
+    "inf": pd.DataFrame({"p": ["a"] * 4 + ["b"] * 4, "x": [1.0, np.inf, 2, -np.inf, *_X[:4]]}),
+    "signed zeros": pd.DataFrame(
+        {"p": ["a"] * 8, "x": [-0.0, 0.0, 0.0, -0.0, 1.0, -1.0, -0.0, np.nan]}
+    ),
+    "int scores": pd.DataFrame({"p": ["a", "b"] * 4, "x": [1, 2, 3, 3, 4, 5, 6, 7]}),
+    "Int64 scores": pd.DataFrame(
+        {"p": ["a"] * 8, "x": pd.array([1, 2, 3, 3, 4, None, 6, 7], dtype="Int64")}
+    ),
+    "datetime pool": pd.DataFrame(
+        {"p": pd.to_datetime(["2020-01-01", "2020-01-02", None, None] * 2), "x": _X}
+    ),
+    "duplicate index": pd.DataFrame({"p": ["a", "b"] * 4, "x": _X}, index=[0, 0, 1, 1] * 2),
+    "one row": pd.DataFrame({"p": ["a"], "x": [1.0]}),
+    "all missing": pd.DataFrame({"p": ["a", "b"] * 4, "x": [np.nan] * 8}),
+    "empty": pd.DataFrame({"p": pd.Series([], dtype=str), "x": pd.Series([], dtype=float)}),
+    "all keys missing": pd.DataFrame({"p": [None] * 8, "x": _X}),
+}
+
+
+@pytest.mark.parametrize("name", EDGE_FRAMES)
+@pytest.mark.parametrize("method", norms.METHODS)
+@pytest.mark.parametrize("min_pool", [0, 2, 30])
+def test_edge_cases_are_identical_to_before(name, method, min_pool):
+    kw = {"pool": "p", "scales": ["x"], "method": method, "min_pool": min_pool}
+    same_as_before("normalize", EDGE_FRAMES[name], **kw)
+    same_as_before("fit_norms", EDGE_FRAMES[name], **kw)
+
+
+def test_refused_inputs_are_refused_as_before():
+    scores = pd.DataFrame({"p": ["a"] * 8, "x": _X})
+    same_as_before("normalize", scores, pool="p", scales=["x", "x"])
+    same_as_before("normalize", scores.assign(p=1.0), pool="p", scales=["x", "p"])
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(pools, st.sampled_from(norms.METHODS), st.integers(0, 10), st.booleans())
+def test_invariant_frames_are_identical_to_before(rows, method, min_pool, two_pools):
+    scores = pd.DataFrame(rows, columns=["pool", "x"]).astype({"x": "float64"})
+    scores["y"] = -scores["x"].iloc[::-1].to_numpy()
+    scores["site"] = np.arange(len(scores)) % 2
+    pool = ["pool", "site"] if two_pools else "pool"
+    kw = {"pool": pool, "scales": ["x", "y"], "method": method, "min_pool": min_pool}
+    same_as_before("normalize", scores, **kw)
+    table = same_as_before("fit_norms", scores.iloc[: len(scores) // 2], **kw)
+    if table is not None:
+        same_as_before("apply_norms", scores, table, pool=pool, scales=["x", "y"])
