@@ -203,8 +203,12 @@ def _whole(value) -> int | None:
     return None if number is None else int(number)
 
 
-def campaign_results(campaign: Campaign, norm: str) -> tuple[dict, list[str], list[dict]]:
-    """The norm used, the scale columns, and one entry per completed test, by invitation id."""
+def campaign_results(
+    campaign: Campaign, norm: str, page: int, per_page: int
+) -> tuple[dict, list[str], list[dict], int]:
+    """The norm used, the scale columns, one page of entries (one per completed test, by
+    invitation id) and the number of completed tests. The whole campaign is normalized (from
+    the score cache), but only the page is described."""
     if norm == "reference" and (
         db.session.scalar(
             sa.select(ReferenceNorm.id).where(
@@ -227,26 +231,27 @@ def campaign_results(campaign: Campaign, norm: str) -> tuple[dict, list[str], li
         raise ApiError(409, "norm_unavailable", str(exc), field="norm") from None
     # The score columns: the composite and each scale, each with its normalized columns.
     scales = [c for c in results.scale_columns(frame) if f"{c}_z" in frame.columns]
-    externals = dict(
-        db.session.execute(
-            sa.select(Invitation.id, Candidate.external_id)
+    total = len(frame)
+    first = frame.iloc[0] if total else None
+    start = (page - 1) * per_page
+    shown = frame.iloc[start : start + per_page]
+    ids = [int(i) for i in shown["invitation_id"]]
+    about = {
+        invitation_id: (external_id, status)
+        for invitation_id, external_id, status in db.session.execute(
+            sa.select(Invitation.id, Candidate.external_id, Invitation.status)
             .join(Candidate, Candidate.id == Invitation.candidate_id)
-            .where(Invitation.campaign_id == campaign.id)
-        ).all()
-    )
-    statuses = dict(
-        db.session.execute(
-            sa.select(Invitation.id, Invitation.status).where(Invitation.campaign_id == campaign.id)
-        ).all()
-    )
+            .where(Invitation.id.in_(ids))
+        )
+    }
     entries = []
-    for row in frame.to_dict("records"):
+    for row in shown.to_dict("records"):
         invitation_id = int(row["invitation_id"])
         entries.append(
             {
                 "invitation_id": invitation_id,
-                "external_id": externals.get(invitation_id),
-                "status": statuses.get(invitation_id, "completed"),
+                "external_id": about.get(invitation_id, (None, None))[0],
+                "status": about.get(invitation_id, (None, "completed"))[1],
                 "completed_at": (
                     None if pd.isna(row["completed_at"]) else row["completed_at"].to_pydatetime()
                 ),
@@ -266,7 +271,6 @@ def campaign_results(campaign: Campaign, norm: str) -> tuple[dict, list[str], li
                 },
             }
         )
-    first = frame.iloc[0] if len(frame) else None
     described = {
         "kind": info.kind,
         "method": info.method,
@@ -279,7 +283,7 @@ def campaign_results(campaign: Campaign, norm: str) -> tuple[dict, list[str], li
         ),
         "built_at": info.built_at,
     }
-    return described, scales, entries
+    return described, scales, entries, total
 
 
 # --- One function per operation -------------------------------------------------------------
@@ -407,8 +411,8 @@ def results_page(
 ) -> dict:
     """One page of a campaign's scores on the norm asked for, with the norm and the scales."""
     found = campaign_or_404(organisation_id, campaign_id)
-    described, scales, entries = campaign_results(found, norm)
-    body = page_in_memory(entries, page, per_page)
+    described, scales, entries, total = campaign_results(found, norm, page, per_page)
+    body = page_of(total, page, per_page, entries)
     return {**body, "campaign_id": found.id, "norm": described, "scales": scales}
 
 

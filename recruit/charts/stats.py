@@ -15,6 +15,9 @@ __all__ = ["five_numbers"]
 
 def _finite(values: Iterable[Any]) -> np.ndarray:
     """The finite values as floats; None, NaN, pandas NA and infinities are dropped."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
+        data = values.astype(float, copy=False).ravel()
+        return data[np.isfinite(data)]
     kept: list[float] = []
     for value in values:
         if value is None:

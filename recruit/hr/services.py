@@ -65,83 +65,93 @@ class Funnel:
         return 100.0 * self.completed / base if base else None
 
 
-def invitations_frame(campaign_ids: Sequence[int], period: Period) -> pd.DataFrame:
-    """One row per invitation created in the period: campaign, status, times."""
-    rows = db.session.execute(
-        sa.select(
-            Invitation.id,
-            Invitation.campaign_id,
-            Invitation.status,
-            Invitation.created_at,
-            Invitation.started_at,
-            Invitation.completed_at,
-            Invitation.expires_at,
-        ).where(
-            Invitation.campaign_id.in_(list(campaign_ids)),
-            *_within(Invitation.created_at, period),
-        )
-    ).all()
-    columns = [
-        "invitation_id",
-        "campaign_id",
-        "status",
-        "created_at",
-        "started_at",
-        "completed_at",
-        "expires_at",
+def _invitations(campaign_ids: Sequence[int], period: Period) -> list:
+    """Where the invitations counted are: created in the period, in the campaigns."""
+    return [
+        Invitation.campaign_id.in_([int(i) for i in campaign_ids]),
+        *_within(Invitation.created_at, period),
     ]
-    return pd.DataFrame(rows, columns=columns)
 
 
-def funnel(frame: pd.DataFrame) -> Funnel:
-    """Counts of the invitations in ``frame`` (see invitations_frame)."""
-    if frame.empty:
-        return Funnel(0, 0, 0, 0, 0, 0, None)
+def _minutes(dialect: str, start, end):
+    """SQL for the minutes from ``start`` to ``end`` (two timestamp columns)."""
+    if dialect == "postgresql":
+        return sa.extract("epoch", end - start) / 60.0
+    return (sa.func.julianday(end) - sa.func.julianday(start)) * 1440.0
+
+
+def funnel(campaign_ids: Sequence[int], period: Period) -> Funnel:
+    """Counts of the invitations created in the period, counted by the database, and the
+    median time taken by those who completed (their durations are the only rows read)."""
+    where = _invitations(campaign_ids, period)
     now = utcnow()
-    live = frame["status"].isin(["pending", "started"])
-    expired = live & (frame["expires_at"] <= now)
-    ids = [int(i) for i in frame["invitation_id"]]
+    live = Invitation.status.in_(["pending", "started"])
+    counts = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count(Invitation.started_at),
+            sa.func.count().filter(Invitation.status == "completed"),
+            sa.func.count().filter(live, Invitation.expires_at <= now),
+            sa.func.count().filter(Invitation.status == "revoked"),
+        ).where(*where)
+    ).one()
+    invited, started, completed, expired, revoked = (int(c or 0) for c in counts)
+    if not invited:
+        return Funnel(0, 0, 0, 0, 0, 0, None)
     emailed = db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(OutboxMessage.invitation_id))).where(
-            OutboxMessage.invitation_id.in_(ids),
-            OutboxMessage.kind == "invitation",
-            OutboxMessage.status == "sent",
+        sa.select(sa.func.count(sa.distinct(OutboxMessage.invitation_id)))
+        .join(Invitation, Invitation.id == OutboxMessage.invitation_id)
+        .where(*where, OutboxMessage.kind == "invitation", OutboxMessage.status == "sent")
+    )
+    dialect = db.session.get_bind().dialect.name
+    taken = (
+        db.session.connection()
+        .execute(
+            sa.select(_minutes(dialect, Invitation.started_at, Invitation.completed_at)).where(
+                *where,
+                Invitation.status == "completed",
+                Invitation.started_at.is_not(None),
+                Invitation.completed_at.is_not(None),
+            )
         )
+        .scalars()
+        .all()
     )
-    done = frame[frame["status"] == "completed"]
-    # An all-empty column stays of object dtype in pandas 3: make both datetimes first.
-    taken = pd.to_datetime(done["completed_at"]) - pd.to_datetime(done["started_at"])
-    minutes = taken.dt.total_seconds() / 60
+    minutes = np.asarray(taken, dtype="float64")
     return Funnel(
-        invited=len(frame),
+        invited=invited,
         emailed=int(emailed or 0),
-        started=int(frame["started_at"].notna().sum()),
-        completed=len(done),
-        expired=int(expired.sum()),
-        revoked=int((frame["status"] == "revoked").sum()),
-        median_minutes=float(minutes.median()) if minutes.notna().any() else None,
+        started=started,
+        completed=completed,
+        expired=expired,
+        revoked=revoked,
+        median_minutes=float(np.median(minutes)) if len(minutes) else None,
     )
 
 
-def drop_off(frame: pd.DataFrame, page_count: int) -> list[tuple[int, int]]:
+def drop_off(campaign_ids: Sequence[int], period: Period, page_count: int) -> list[tuple[int, int]]:
     """Where candidates who started but did not finish stopped: (page, how many).
 
     A candidate stopped on the page after the last one they saved (page 1 if they saved none).
     """
-    stopped = frame[frame["started_at"].notna() & (frame["status"] != "completed")]
-    if stopped.empty:
-        return [(page, 0) for page in range(1, page_count + 1)]
-    ids = [int(i) for i in stopped["invitation_id"]]
-    last = dict(
-        db.session.execute(
-            sa.select(PageTime.invitation_id, sa.func.max(PageTime.page))
-            .where(PageTime.invitation_id.in_(ids))
-            .group_by(PageTime.invitation_id)
-        ).all()
+    last_saved = (
+        sa.select(sa.func.max(PageTime.page))
+        .where(PageTime.invitation_id == Invitation.id)
+        .correlate(Invitation)
+        .scalar_subquery()
     )
-    saved = stopped["invitation_id"].map(pd.Series(last, dtype="float64")).fillna(0)
-    counts = (saved + 1).clip(upper=page_count).astype(int).value_counts()
-    return [(page, int(counts.get(page, 0))) for page in range(1, page_count + 1)]
+    rows = db.session.execute(
+        sa.select(sa.func.coalesce(last_saved, 0), sa.literal(1)).where(
+            *_invitations(campaign_ids, period),
+            Invitation.started_at.is_not(None),
+            Invitation.status != "completed",
+        )
+    ).all()
+    counts: dict[int, int] = {}
+    for saved, count in rows:
+        page = min(int(saved) + 1, page_count)
+        counts[page] = counts.get(page, 0) + int(count)
+    return [(page, counts.get(page, 0)) for page in range(1, page_count + 1)]
 
 
 @dataclass(frozen=True)
@@ -248,7 +258,6 @@ def dashboard(
     """Every figure of the dashboard for the chosen campaigns and period."""
     campaigns = selected_campaigns(organisation_id, campaign_ids)
     ids = [c.id for c in campaigns]
-    invitations = invitations_frame(ids, period) if ids else invitations_frame([], period)
     page_count = max((bank.get(c.form_id, c.language).page_count for c in campaigns), default=1)
     scores, _info = results.normalized_scores(organisation_id, ids, norm="campaign")
     if not scores.empty:
@@ -270,8 +279,8 @@ def dashboard(
     data = Dashboard(
         campaigns=campaigns,
         period=period,
-        funnel=funnel(invitations),
-        drop_off=drop_off(invitations, page_count),
+        funnel=funnel(ids, period),
+        drop_off=drop_off(ids, period, page_count),
         scores=scores,
         scales=scales,
         differences=pool_differences(scores, scales),

@@ -1,8 +1,9 @@
 """Shortlists, one candidate's page and decisions, and side-by-side comparison.
 
-Scores come only from ``recruit.services.results.normalized_scores``; this module adds names and
-the current decision with a fixed number of queries, whatever the number of candidates, then
-sorts, filters and pages in pandas. A decision or an erasure returns an ``Outcome`` after its
+Scores come only from ``recruit.services.results.normalized_scores`` (kept between requests by
+the score cache); this module filters, sorts and pages them in pandas, then adds names and the
+current decision of the rows shown with a fixed number of queries (of every row when sorted by
+one of them). A decision or an erasure returns an ``Outcome`` after its
 audit record and the request's one commit (see ``recruit.recruiter.services``).
 """
 
@@ -72,18 +73,27 @@ def current_decisions(invitation_ids: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["invitation_id", "decision", "decided_at", "decided_by"])
 
 
+# Who a row is and what was decided: read for the rows shown, or for all when sorted by them.
+PERSON_COLUMNS = ("name", "email", "external_id", "decision", "decided_at", "decided_by")
+
+
+def with_people(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with each one's name, email, external id and current decision (2 queries)."""
+    ids = [int(i) for i in frame["invitation_id"]]
+    frame = frame.merge(_names(ids), on="invitation_id", how="left")
+    return frame.merge(current_decisions(ids), on="invitation_id", how="left")
+
+
 def ranked(
-    organisation_id: int, campaign_ids: Sequence[int], norm: str
+    organisation_id: int, campaign_ids: Sequence[int], norm: str, *, people: bool = True
 ) -> tuple[pd.DataFrame, results.NormInfo]:
-    """Completed candidates of the campaigns on the chosen norm, ranked by the composite."""
+    """Completed candidates of the campaigns on the chosen norm, ranked by the composite, with
+    who they are (``with_people``) unless ``people`` is False."""
     frame, info = results.normalized_scores(organisation_id, campaign_ids, norm=norm)
     if frame.empty:
         return frame.assign(rank=[], name=[], email=[], external_id=[], decision=[]), info
-    ids = [int(i) for i in frame["invitation_id"]]
-    frame = frame.merge(_names(ids), on="invitation_id", how="left")
-    frame = frame.merge(current_decisions(ids), on="invitation_id", how="left")
     frame["rank"] = frame["composite_t"].rank(method="min", ascending=False).astype("Int64")
-    return frame, info
+    return (with_people(frame) if people else frame), info
 
 
 def _sort_key(column: pd.Series) -> pd.Series:
@@ -105,7 +115,8 @@ def shortlist(
     page_size: int = PAGE_SIZE,
 ) -> Shortlist:
     """One page of the ranked candidates, sorted by any column, filtered by minimum T-scores."""
-    frame, info = ranked(organisation_id, campaign_ids, norm)
+    by_person = sort in PERSON_COLUMNS
+    frame, info = ranked(organisation_id, campaign_ids, norm, people=by_person)
     scales = results.scale_columns(frame) if not frame.empty else [results.frames.COMPOSITE]
     for scale, minimum in (minimums or {}).items():
         if f"{scale}_t" in frame.columns:
@@ -118,6 +129,8 @@ def shortlist(
     pages = max(1, -(-total // page_size))
     page = min(max(page, 1), pages)
     rows = frame.iloc[(page - 1) * page_size : page * page_size]
+    if not by_person and not rows.empty:
+        rows = with_people(rows)
     return Shortlist(rows, total, pages, page, scales, info)
 
 
@@ -221,7 +234,7 @@ class CandidatePage:
 
 def candidate_page(organisation_id: int, invitation: Invitation) -> CandidatePage:
     """Everything the candidate's page shows, scores ranked within their campaign."""
-    frame, info = ranked(organisation_id, [invitation.campaign_id], "campaign")
+    frame, info = ranked(organisation_id, [invitation.campaign_id], "campaign", people=False)
     row = frame[frame["invitation_id"] == invitation.id]
     campaign = invitation.campaign
     form = questions.form_of(campaign)
@@ -309,7 +322,9 @@ def comparison(organisation_id: int, invitations: Sequence[Invitation], norm: st
     """Finished candidates of one questionnaire compared on ``norm``, in the order given."""
     first = invitations[0].campaign
     form = questions.form_of(first)
-    frame, info = ranked(organisation_id, sorted({i.campaign_id for i in invitations}), norm)
+    frame, info = ranked(
+        organisation_id, sorted({i.campaign_id for i in invitations}), norm, people=False
+    )
     frame = frame.set_index("invitation_id")
     return Comparison(
         people=[(inv, frame.loc[inv.id]) for inv in invitations],

@@ -22,6 +22,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from flask import current_app
 
 from recruit.core import scoring
 from recruit.core.bank import Bank, Form
@@ -262,37 +263,63 @@ def campaigns_summary(bank: Bank, form: Form, campaign_ids: Sequence[int]) -> Su
         .where(Result.campaign_id.in_(ids), Result.form_id == form.form)
         .group_by(Result.campaign_id, Result.form_version)
     ).all()
-    cached = {
-        (row.campaign_id, row.form_version): row
-        for row in db.session.scalars(
-            sa.select(ItemMoments).where(
-                ItemMoments.campaign_id.in_(ids), ItemMoments.current_version == form.version
-            )
-        )
-    }
+    kept = db.session.execute(
+        sa.select(
+            ItemMoments.id,
+            ItemMoments.campaign_id,
+            ItemMoments.form_version,
+            ItemMoments.current_version,
+            ItemMoments.stamp,
+        ).where(ItemMoments.campaign_id.in_(ids))
+    ).all()
     # Sums of groups no longer there (their results moved to another version) or kept for an
     # earlier bank version are dropped.
     present = {(campaign_id, version) for campaign_id, version, _, _ in groups}
-    stale = [row.id for key, row in cached.items() if key not in present]
-    db.session.execute(
-        sa.delete(ItemMoments).where(
-            ItemMoments.campaign_id.in_(ids),
-            sa.or_(ItemMoments.current_version != form.version, ItemMoments.id.in_(stale)),
-        )
-    )
+    stale = [
+        row.id
+        for row in kept
+        if row.current_version != form.version or (row.campaign_id, row.form_version) not in present
+    ]
+    if stale:
+        db.session.execute(sa.delete(ItemMoments).where(ItemMoments.id.in_(stale)))
+    cached = {
+        (row.campaign_id, row.form_version): row
+        for row in kept
+        if row.current_version == form.version
+    }
+    memo = _decoded()
     for campaign_id, version, count, latest in groups:
         stamp = _stamp(count, latest)
         row = cached.get((campaign_id, version))
+        key = (campaign_id, version, form.version)
         if row is not None and row.stamp == stamp:
-            part = Summary(
-                int(row.content["n"]),
-                Moments.from_json(row.content["moments"]),
-                Endorsement.from_json(row.content["endorsement"]),
-            )
+            known = memo.get(key)
+            if known is not None and known[0] == stamp:
+                part = known[1]
+            else:
+                content = db.session.scalar(
+                    sa.select(ItemMoments.content).where(ItemMoments.id == row.id)
+                )
+                part = Summary(
+                    int(content["n"]),
+                    Moments.from_json(content["moments"]),
+                    Endorsement.from_json(content["endorsement"]),
+                )
         else:
             part = _rebuild(bank, form, campaign_id, version, stamp)
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[key] = (stamp, part)
         summary.add(part)
     return summary
+
+
+MEMO_SIZE = 20_000  # decoded per-campaign sums kept per process (a few kB each)
+
+
+def _decoded() -> dict:
+    """This app's decoded sums, by (campaign, form version, bank version): (stamp, Summary)."""
+    return current_app.extensions.setdefault("recruit.itemstats", {})
 
 
 def _rebuild(bank: Bank, form: Form, campaign_id: int, version: str, stamp: str) -> Summary:

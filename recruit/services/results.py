@@ -33,6 +33,7 @@ from recruit.data.models import (
     utcnow,
 )
 from recruit.extensions import db
+from recruit.services import scorecache
 
 # The norms a user may pick, by name: the one place their names and labels are written.
 NORM_LABELS = {
@@ -368,10 +369,26 @@ def normalized_scores(
     ``norm``: ``campaign`` (each campaign is its own pool), ``pooled`` (all chosen campaigns
     together) or ``reference`` (the organisation's stored reference norm of each form).
     Returns frames.scores' columns plus, for the composite and every scale ``s``, the columns
-    of norms.apply_norms, and ``norm_pool`` (the pool each row was compared with).
+    of norms.apply_norms, and ``norm_pool`` (the pool each row was compared with). Served from
+    the app's scorecache while the scores it is computed from stay the same.
     """
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}")
+    chosen = None if campaign_ids is None else tuple(sorted({int(i) for i in campaign_ids}))
+    return scorecache.cache().get(
+        (organisation_id, chosen, norm, method, min_pool),
+        scorecache.stamp(organisation_id, chosen),
+        lambda: _normalized(organisation_id, chosen, norm, method, min_pool),
+    )
+
+
+def _normalized(
+    organisation_id: int,
+    campaign_ids: Sequence[int] | None,
+    norm: str,
+    method: str,
+    min_pool: int,
+) -> tuple[pd.DataFrame, NormInfo]:
     frame = frames.scores(organisation_id, campaign_ids)
     scales = scale_columns(frame)
     if norm == "campaign":

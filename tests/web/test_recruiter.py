@@ -840,6 +840,7 @@ def test_shortlist_runs_a_constant_number_of_queries(app, recruiter):
             results_ = [
                 Result(
                     invitation_id=i.id,
+                    campaign_id=cid,
                     form_id="mini",
                     form_version="v",
                     scoring_method="pomp-v1",

@@ -1,0 +1,120 @@
+"""Normalized scores kept between requests, for as long as the scores they come from stay the same.
+
+A shortlist, a candidate's page, a comparison and the API's results all rank a whole campaign on
+its norm: reading and normalizing 20,000 results costs about a second, and the same campaign is
+asked for again and again while its scores do not move. Each app keeps the frames it computed
+(``FrameCache``, per process, bounded by the number of rows kept) under a **stamp** of what they
+were computed from, read in one grouped query on the results' (campaign_id, form_version,
+scored_at) index:
+
+- per campaign: its number of results, the latest ``scored_at`` and the highest result id (a
+  new test, a rescore or a deletion changes one of them), and its title, site and language;
+- the latest reference norm of the organisation (a refreshed norm moves every reference score).
+
+A frame is served only under the stamp it was computed with: the figures shown are those a
+computation from scratch gives (tests/web/test_results.py compares them).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+
+import pandas as pd
+import sqlalchemy as sa
+from flask import current_app
+
+from recruit.data.models import Campaign, ReferenceNorm, Result
+from recruit.extensions import db
+
+# Rows kept per process over every cached frame (about 0.5 kB a row with a bank's scales).
+DEFAULT_MAX_ROWS = 600_000
+_EXTENSION = "recruit.scorecache"
+
+
+class FrameCache:
+    """A least-recently-used map of key -> (stamp, frame), bounded by the frames' total rows.
+
+    ``get`` returns a copy, so callers may add columns or filter as they like; a frame larger
+    than the bound is computed and returned, never kept. Thread-safe (gthread workers).
+    """
+
+    def __init__(self, max_rows: int = DEFAULT_MAX_ROWS):
+        self.max_rows = max_rows
+        self._frames: OrderedDict[Hashable, tuple[Hashable, pd.DataFrame, object]] = OrderedDict()
+        self._rows = 0
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        key: Hashable,
+        stamp: Hashable,
+        compute: Callable[[], tuple[pd.DataFrame, object]],
+    ) -> tuple[pd.DataFrame, object]:
+        """The frame and its companion (the norm's description) for ``key`` under ``stamp``."""
+        with self._lock:
+            kept = self._frames.get(key)
+            if kept is not None and kept[0] == stamp:
+                self._frames.move_to_end(key)
+                return kept[1].copy(), kept[2]
+        frame, extra = compute()
+        if len(frame) <= self.max_rows:
+            with self._lock:
+                old = self._frames.pop(key, None)
+                if old is not None:
+                    self._rows -= len(old[1])
+                self._frames[key] = (stamp, frame.copy(), extra)
+                self._rows += len(frame)
+                while self._rows > self.max_rows and self._frames:
+                    _key, (_stamp, dropped, _extra) = self._frames.popitem(last=False)
+                    self._rows -= len(dropped)
+        return frame, extra
+
+    def clear(self) -> None:
+        with self._lock:
+            self._frames.clear()
+            self._rows = 0
+
+
+def cache() -> FrameCache:
+    """This app's cache (made on first use; RECRUIT_SCORE_CACHE_ROWS sets its bound)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    kept = app.extensions.get(_EXTENSION)
+    if kept is None:
+        kept = FrameCache(int(app.config.get("RECRUIT_SCORE_CACHE_ROWS", DEFAULT_MAX_ROWS)))
+        app.extensions[_EXTENSION] = kept
+    return kept
+
+
+def stamp(organisation_id: int, campaign_ids: Sequence[int] | None) -> tuple:
+    """What the organisation's scores in these campaigns (all if None) were computed from."""
+    where = [Campaign.organisation_id == organisation_id]
+    if campaign_ids is not None:
+        where.append(Campaign.id.in_([int(i) for i in campaign_ids]))
+    campaigns = db.session.execute(
+        sa.select(Campaign.id, Campaign.title, Campaign.site, Campaign.language)
+        .where(*where)
+        .order_by(Campaign.id)
+    ).all()
+    counts = db.session.execute(
+        sa.select(
+            Result.campaign_id,
+            sa.func.count(),
+            sa.func.max(Result.scored_at),
+            sa.func.max(Result.id),
+        )
+        .where(Result.campaign_id.in_([row[0] for row in campaigns]))
+        .group_by(Result.campaign_id)
+        .order_by(Result.campaign_id)
+    ).all()
+    reference = db.session.scalar(
+        sa.select(sa.func.max(ReferenceNorm.id)).where(
+            ReferenceNorm.organisation_id == organisation_id
+        )
+    )
+    return (
+        tuple(tuple(row) for row in campaigns),
+        tuple(tuple(row) for row in counts),
+        reference,
+    )
