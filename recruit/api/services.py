@@ -203,6 +203,34 @@ def _whole(value) -> int | None:
     return None if number is None else int(number)
 
 
+def _result_entry(row: dict, about: dict[int, tuple], scales: list[str]) -> dict:
+    """One completed test as the API describes it; ``about``: invitation id -> (external id,
+    status)."""
+    invitation_id = int(row["invitation_id"])
+    return {
+        "invitation_id": invitation_id,
+        "external_id": about.get(invitation_id, (None, None))[0],
+        "status": about.get(invitation_id, (None, "completed"))[1],
+        "completed_at": (
+            None if pd.isna(row["completed_at"]) else row["completed_at"].to_pydatetime()
+        ),
+        "form_version": row["form_version"],
+        "scoring_method": row["scoring_method"],
+        "flags": results.flags_of(row.get("flags")),
+        "scores": {
+            scale: {
+                "raw": _number(row[scale]),
+                "z": _number(row[f"{scale}_z"]),
+                "t": _number(row[f"{scale}_t"]),
+                "pct": _number(row[f"{scale}_pct"]),
+                "sten": _whole(row[f"{scale}_sten"]),
+                "stanine": _whole(row[f"{scale}_stanine"]),
+            }
+            for scale in scales
+        },
+    }
+
+
 def campaign_results(
     campaign: Campaign, norm: str, page: int, per_page: int
 ) -> tuple[dict, list[str], list[dict], int]:
@@ -244,33 +272,7 @@ def campaign_results(
             .where(Invitation.id.in_(ids))
         )
     }
-    entries = []
-    for row in shown.to_dict("records"):
-        invitation_id = int(row["invitation_id"])
-        entries.append(
-            {
-                "invitation_id": invitation_id,
-                "external_id": about.get(invitation_id, (None, None))[0],
-                "status": about.get(invitation_id, (None, "completed"))[1],
-                "completed_at": (
-                    None if pd.isna(row["completed_at"]) else row["completed_at"].to_pydatetime()
-                ),
-                "form_version": row["form_version"],
-                "scoring_method": row["scoring_method"],
-                "flags": results.flags_of(row.get("flags")),
-                "scores": {
-                    scale: {
-                        "raw": _number(row[scale]),
-                        "z": _number(row[f"{scale}_z"]),
-                        "t": _number(row[f"{scale}_t"]),
-                        "pct": _number(row[f"{scale}_pct"]),
-                        "sten": _whole(row[f"{scale}_sten"]),
-                        "stanine": _whole(row[f"{scale}_stanine"]),
-                    }
-                    for scale in scales
-                },
-            }
-        )
+    entries = [_result_entry(row, about, scales) for row in shown.to_dict("records")]
     described = {
         "kind": info.kind,
         "method": info.method,

@@ -62,7 +62,7 @@ class BoxWords:
 
 
 def boxplot_svg(
-    pools: Sequence[tuple[str, Sequence[float]]],
+    pools: Sequence[tuple[str, Sequence[float] | dict]],
     *,
     title: str,
     axis_label: str,
@@ -73,6 +73,9 @@ def boxplot_svg(
     words: BoxWords | None = None,
 ) -> Markup:
     """Render one scale's score distributions, one box plot per pool, as an accessible SVG.
+
+    Each pool gives its values, or their summary from ``five_numbers`` (a dict) when the caller
+    has it already.
 
     Layout: pools are rows and values run along x.  On a phone the chart is as wide as the
     screen but can be as tall as needed, so rows scale to a dozen pools while the value axis
@@ -100,7 +103,7 @@ def boxplot_svg(
     words = words or BoxWords()
     missing = clean(missing)
     labels = [clean(label) for label, _ in pools]
-    stats = [five_numbers(values) for _, values in pools]
+    stats = [values if isinstance(values, dict) else five_numbers(values) for _, values in pools]
     present = [s for s in stats if s["n"]]
     axis = make_axis(
         min((s["min"] for s in present), default=None),

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from recruit.charts import bars, boxplot, stats
+from recruit.charts import bars, boxplot
 from recruit.data import questions
 from recruit.hr import services
 from recruit.services import exports, results
@@ -41,12 +41,13 @@ def dashboard():
     for form in forms.values():
         for scale, label in results.scale_labels(form).items():
             labels.setdefault(scale, label)
-    # The campaigns' rows, grouped once for every scale's chart and its table.
-    groups = list(data.scores.groupby("campaign", sort=True)) if not data.scores.empty else []
+    # Each campaign's five-number summaries, computed once (hr.services.campaign_scores), feed
+    # every scale's chart and its table.
     boxes, summaries = {}, {}
     for scale in data.scales:
+        pools = [(s.title, s.raw[scale]) for s in data.scores if scale in s.raw]
         boxes[scale] = boxplot.boxplot_svg(
-            [(title, group[scale].dropna().tolist()) for title, group in groups],
+            pools,
             title=_("%(scale)s : notes brutes par campagne", scale=labels.get(scale, scale)),
             axis_label=_("note brute (0–100)"),
             low=0,
@@ -54,10 +55,7 @@ def dashboard():
             chart_id=f"box-{scale}",
             missing=_("aucune donnée"),
         )
-        if groups:
-            summaries[scale] = [
-                (title, stats.five_numbers(group[scale].to_numpy())) for title, group in groups
-            ]
+        summaries[scale] = pools
     stopped = sum(count for _page, count in data.drop_off)
     drop = (
         bars.bars_svg(

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from recruit.charts import stats
 from recruit.core import moments, norms
 from recruit.core.bank import Bank, Form
 from recruit.data.models import Campaign, Invitation, OutboxMessage, PageTime, utcnow
 from recruit.extensions import db
-from recruit.services import exports, itemstats, results
+from recruit.services import exports, itemstats, results, scorecache
 
 
 @dataclass(frozen=True)
@@ -164,19 +165,19 @@ class Quality:
 
 
 def form_quality(
-    bank: Bank, campaigns: Sequence[Campaign], completed: pd.DataFrame, period: Period
+    bank: Bank, campaigns: Sequence[Campaign], scores: Sequence[CampaignScores], period: Period
 ) -> list[Quality]:
     """Reliability, item statistics and option endorsement per form and language, from the item
     scores stored when each test was scored: summed per campaign and kept (itemstats) when the
     period is open, read for the tests of the period otherwise."""
     qualities: list[Quality] = []
-    if completed.empty:
+    if not scores:
         return qualities
     low, high = period.bounds()
     by_form: dict[tuple[str, str], list[int]] = {}
     for campaign in campaigns:
         by_form.setdefault((campaign.form_id, campaign.language), []).append(campaign.id)
-    present = set(completed["campaign_id"].astype("int64"))
+    present = {summary.campaign_id for summary in scores}
     for (form_id, language), campaign_ids in sorted(by_form.items()):
         if not present.intersection(campaign_ids) or (form_id, language) not in bank:
             continue
@@ -184,21 +185,87 @@ def form_quality(
         if low is None and high is None:
             summary = itemstats.campaigns_summary(bank, form, campaign_ids)
         else:
-            rows = completed[completed["campaign_id"].isin(campaign_ids)]
-            summary = itemstats.summary_of(bank, form, rows["invitation_id"].tolist())
-        stats = moments.item_statistics(summary.moments)
-        stats["format"] = [form.item(i).format for i in stats.index]
-        stats["scale"] = [form.scale(form.item(i).scale).label for i in stats.index]
+            tested = db.session.scalars(
+                sa.select(Invitation.id).where(
+                    Invitation.campaign_id.in_(campaign_ids),
+                    Invitation.status == "completed",
+                    *_within(Invitation.completed_at, period),
+                )
+            ).all()
+            summary = itemstats.summary_of(bank, form, list(tested))
+        table = moments.item_statistics(summary.moments)
+        table["format"] = [form.item(i).format for i in table.index]
+        table["scale"] = [form.scale(form.item(i).scale).label for i in table.index]
         qualities.append(
             Quality(
                 form,
                 summary.n,
                 moments.reliability(summary.moments),
-                stats,
+                table,
                 summary.endorsement.table(form),
             )
         )
     return qualities
+
+
+@dataclass(frozen=True)
+class CampaignScores:
+    """One campaign's completed tests in the period: per scale, the five-number summary of the
+    raw scores (charts.stats.five_numbers) and the mean T-score on the campaign's own norm."""
+
+    campaign_id: int
+    title: str
+    n: int
+    raw: dict[str, dict]
+    t_mean: dict[str, float | None]
+
+
+def campaign_scores(
+    organisation_id: int, campaigns: Sequence[Campaign], period: Period
+) -> list[CampaignScores]:
+    """Each campaign's scores summary, computed from its own scores and kept per process while
+    they stay the same (services.scorecache's stamps): a dashboard over a million tests reads
+    only the campaigns whose results moved. Campaigns with no completed test are left out."""
+    low, high = period.bounds()
+    stamps = scorecache.campaign_stamps(organisation_id, [c.id for c in campaigns])
+    kept = scorecache.memo("campaign_scores")
+    summaries = []
+    for campaign in campaigns:
+        stamp = stamps.get(campaign.id)
+        if stamp is None or stamp[1] is None:
+            continue  # no result yet
+        key = (organisation_id, campaign.id, low, high)
+        known = kept.get(key)
+        if known is None or known[0] != stamp:
+            known = (stamp, _summarise(organisation_id, campaign, low, high))
+            kept[key] = known
+        if known[1].n:
+            summaries.append(known[1])
+    return sorted(summaries, key=lambda s: (s.title, s.campaign_id))
+
+
+def _summarise(
+    organisation_id: int, campaign: Campaign, low: datetime | None, high: datetime | None
+) -> CampaignScores:
+    frame, _info = results.normalized_scores(organisation_id, [campaign.id], norm="campaign")
+    if not frame.empty:
+        keep = np.ones(len(frame), dtype=bool)
+        if low is not None:
+            keep &= (frame["completed_at"] >= low).to_numpy()
+        if high is not None:
+            keep &= (frame["completed_at"] < high).to_numpy()
+        frame = frame[keep]
+    if frame.empty:
+        return CampaignScores(campaign.id, campaign.title, 0, {}, {})
+    scales = results.scale_columns(frame)
+    raw = {s: stats.five_numbers(frame[s].to_numpy(dtype=float, na_value=np.nan)) for s in scales}
+    t_mean = {}
+    for scale in scales:
+        column = frame.get(f"{scale}_t")
+        t_mean[scale] = (
+            float(column.mean()) if column is not None and column.notna().any() else None
+        )
+    return CampaignScores(campaign.id, campaign.title, len(frame), raw, t_mean)
 
 
 @dataclass
@@ -211,30 +278,30 @@ class PoolComparison:
     normalized_gap: float | None = None
 
 
-def pool_differences(scores: pd.DataFrame, scales: Sequence[str]) -> list[PoolComparison]:
+def pool_differences(
+    scores: Sequence[CampaignScores], scales: Sequence[str]
+) -> list[PoolComparison]:
     """How far apart the pools' means are on raw scores, and on T-scores within each campaign."""
     comparisons = []
-    if scores.empty:
-        return [PoolComparison(scale) for scale in scales]
-    grouped = scores.groupby("campaign_id", sort=False)
     for scale in scales:
-        raw = grouped[scale].mean()
-        normalized = grouped[f"{scale}_t"].mean()
-        counts = grouped[scale].count()
-        titles = grouped["campaign"].first()
         rows = [
-            {"campaign": titles[c], "n": int(counts[c]), "raw": raw[c], "t": normalized[c]}
-            for c in raw.index
+            {
+                "campaign": s.title,
+                "n": s.raw[scale]["n"],
+                "raw": s.raw[scale]["mean"],
+                "t": s.t_mean.get(scale),
+            }
+            for s in scores
+            if scale in s.raw
         ]
-        present = raw.dropna()
+        raw = [r["raw"] for r in rows if r["raw"] is not None]
+        normalized = [r["t"] for r in rows if r["t"] is not None]
         comparisons.append(
             PoolComparison(
                 scale,
                 rows,
-                float(present.max() - present.min()) if len(present) > 1 else None,
-                float(normalized.dropna().max() - normalized.dropna().min())
-                if normalized.notna().sum() > 1
-                else None,
+                max(raw) - min(raw) if len(raw) > 1 else None,
+                max(normalized) - min(normalized) if len(normalized) > 1 else None,
             )
         )
     return comparisons
@@ -246,7 +313,7 @@ class Dashboard:
     period: Period
     funnel: Funnel
     drop_off: list[tuple[int, int]]
-    scores: pd.DataFrame
+    scores: list[CampaignScores]  # the campaigns with completed tests, by title
     scales: list[str]
     differences: list[PoolComparison]
     quality: list[Quality]
@@ -259,23 +326,12 @@ def dashboard(
     campaigns = selected_campaigns(organisation_id, campaign_ids)
     ids = [c.id for c in campaigns]
     page_count = max((bank.get(c.form_id, c.language).page_count for c in campaigns), default=1)
-    scores, _info = results.normalized_scores(organisation_id, ids, norm="campaign")
-    if not scores.empty:
-        low, high = period.bounds()
-        keep = np.ones(len(scores), dtype=bool)
-        if low is not None:
-            keep &= (scores["completed_at"] >= low).to_numpy()
-        if high is not None:
-            keep &= (scores["completed_at"] < high).to_numpy()
-        scores = scores[keep]
-    present = set(results.scale_columns(scores)) if not scores.empty else set()
+    scores = campaign_scores(organisation_id, campaigns, period)
+    present = {scale for summary in scores for scale in summary.raw}
     ordered = ["composite"] + [
         s for c in campaigns for s in bank.get(c.form_id, c.language).scale_ids
     ]
     scales = [s for s in dict.fromkeys(ordered) if s in present]
-    completed = (
-        scores[["invitation_id", "campaign_id", "scoring_method"]] if not scores.empty else scores
-    )
     data = Dashboard(
         campaigns=campaigns,
         period=period,
@@ -284,7 +340,7 @@ def dashboard(
         scores=scores,
         scales=scales,
         differences=pool_differences(scores, scales),
-        quality=form_quality(bank, campaigns, completed, period),
+        quality=form_quality(bank, campaigns, scores, period),
     )
     # The item sums rebuilt for the form quality are kept for the next visit.
     db.session.commit()

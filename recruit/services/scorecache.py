@@ -87,6 +87,23 @@ def cache() -> FrameCache:
     return kept
 
 
+def campaign_stamps(organisation_id: int, campaign_ids: Sequence[int] | None) -> dict[int, tuple]:
+    """Each campaign's part of ``stamp``: its row and its results' count, latest scored_at and
+    highest id (what its own scores on its own norm were computed from)."""
+    campaigns, counts, _reference = stamp(organisation_id, campaign_ids)
+    by_campaign = {row[0]: row for row in counts}
+    return {row[0]: (row, by_campaign.get(row[0])) for row in campaigns}
+
+
+def memo(name: str, size: int = 10_000) -> dict:
+    """A per-app dict for small derived values (a campaign's summary...), emptied when it holds
+    ``size`` entries; callers keep (stamp, value) in it and check the stamp."""
+    kept = current_app.extensions.setdefault(f"{_EXTENSION}.{name}", {})
+    if len(kept) >= size:
+        kept.clear()
+    return kept
+
+
 def stamp(organisation_id: int, campaign_ids: Sequence[int] | None) -> tuple:
     """What the organisation's scores in these campaigns (all if None) were computed from."""
     where = [Campaign.organisation_id == organisation_id]
