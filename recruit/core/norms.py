@@ -63,39 +63,110 @@ def _check(scores: pd.DataFrame, pools: list[str], scales: Sequence[str], method
     missing = [c for c in [*pools, *scales] if c not in scores.columns]
     if missing:
         raise KeyError(f"columns not in the scores: {missing}")
+    if len(set(scales)) < len(scales):
+        raise ValueError(f"a scale is listed twice: {list(scales)}")
 
 
-def _describe(scores: pd.DataFrame, pools: list[str], scales: Sequence[str]) -> pd.DataFrame:
-    """n, mean, sd, median and raw MAD of every scale in every pool, one row per pool and scale."""
-    values = scores[list(scales)].astype("float64")
-    keys = [scores[c] for c in pools]
-    grouped = values.groupby(keys, dropna=False, sort=True)
-    medians = grouped.transform("median")
-    deviations = (values - medians).abs().groupby(keys, dropna=False, sort=True)
-    stacked = {
-        "n": grouped.count(),
-        "mean": grouped.mean(),
-        "sd": grouped.std(ddof=1),
-        "median": grouped.median(),
-        "mad": deviations.median(),
+def _values(scores: pd.DataFrame, scales: Sequence[str]) -> pd.DataFrame:
+    return scores[list(scales)].astype("float64")
+
+
+def _drops_a_scale(grouped, values: pd.DataFrame, pools: list[str]) -> bool:
+    """Whether pandas leaves a scale out of the groupby because it is also the pool column."""
+    # Only a scale that is a pool column, and still shares its memory, is left out.
+    if not set(pools) & set(values.columns):
+        return False
+    return len(grouped.count().columns) < values.shape[1]
+
+
+def _group_stats(values: pd.DataFrame, by) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """n, mean, sd, median and raw MAD per group (rows) and scale (columns), and each row's group.
+
+    ``by`` is what pandas groups on (the pool columns, or codes): groups sorted, missing keys a
+    group of their own. Returns the counts frame (its index is the groups'), the statistics as
+    arrays of groups x scales, and the group number of every row of ``values``.
+    """
+    grouped = values.groupby(by, dropna=False, sort=True)
+    count = grouped.count()
+    if len(count.columns) < values.shape[1]:
+        # A scale that is also the pool column (sharing its memory): pandas leaves it out, and
+        # the table had no n for it.
+        if len(count):
+            raise pd.errors.IntCastingNaNError("a scale that is also a pool column has no n")
+        values = values[count.columns]
+    codes = grouped.ngroup().to_numpy()
+    median = grouped.median().to_numpy()
+    # The MAD is the median of |x - the pool's median|: grouped again, by the group numbers.
+    # inf - inf is NaN, quietly, as in pandas' arithmetic.
+    with np.errstate(invalid="ignore"):
+        deviations = pd.DataFrame(np.abs(values.to_numpy() - median[codes]))
+    stats = {
+        "n": count.to_numpy().astype("int64", copy=False),
+        "mean": grouped.mean().to_numpy(),
+        "sd": grouped.std(ddof=1).to_numpy(),
+        "median": median,
+        "mad": deviations.groupby(codes, sort=True).median().to_numpy(),
     }
-    table = pd.concat(
-        {
-            name: frame.rename_axis(columns="scale").stack(future_stack=True)
-            for name, frame in stacked.items()
-        },
-        axis=1,
-    )
-    table.index = table.index.set_names([*pools, "scale"])
-    table["n"] = table["n"].astype("int64")
-    return table.reset_index()
+    return count, stats, codes
 
 
-def _location_spread(table: pd.DataFrame, method: str) -> tuple[pd.Series, pd.Series]:
+def _location_spread(stats: dict[str, np.ndarray], method: str) -> tuple[np.ndarray, np.ndarray]:
     if method == "standard":
-        return table["mean"], table["sd"]
-    robust = MAD_TO_SD * table["mad"]
-    return table["median"], robust.where(robust > 0, table["sd"])
+        return stats["mean"], stats["sd"]
+    robust = MAD_TO_SD * stats["mad"]
+    return stats["median"], np.where(robust > 0, robust, stats["sd"])
+
+
+def _fit(
+    scores: pd.DataFrame,
+    pools: list[str],
+    scales: Sequence[str],
+    *,
+    method: str = "standard",
+    min_pool: int = 30,
+    shrink_k: float | None = None,
+    reference: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """`fit_norms`, with the scores as floats and every row's pool number (the table's order)."""
+    _check(scores, pools, scales, method)
+    values = _values(scores, scales)
+    keys = [scores[c] for c in pools]
+    count, stats, codes = _group_stats(values, keys)
+    location, spread = _location_spread(stats, method)
+    provisional = stats["n"].ravel() < min_pool
+    # One row per pool and scale, the scales of a pool together: the rows of the stacked counts.
+    index = count.rename_axis(columns="scale").stack(future_stack=True).index
+    table = pd.DataFrame(
+        {
+            **{name: stat.ravel() for name, stat in stats.items()},
+            "location": location.ravel(),
+            "spread": spread.ravel(),
+            "provisional": provisional,
+            "percentile": np.where(provisional, "normal", "rank"),
+            "method": method,
+        },
+        index=index.set_names([*pools, "scale"]),
+    ).reset_index()
+    if provisional.any():
+        if reference is None:
+            _, everyone, _ = _group_stats(values, np.zeros(len(values), dtype=np.intp))
+            ref_location, ref_spread = _location_spread(everyone, method)
+            reference = pd.DataFrame(
+                {"scale": list(scales), "location": ref_location[0], "spread": ref_spread[0]}
+            )
+        ref = reference.set_index("scale")
+        k = float(min_pool if shrink_k is None else shrink_k)
+        small = table["provisional"]
+        n = table.loc[small, "n"].astype("float64")
+        m_ref = table.loc[small, "scale"].map(ref["location"])
+        s_ref = table.loc[small, "scale"].map(ref["spread"])
+        m_pool = table.loc[small, "location"].fillna(m_ref)
+        # One person (or none) has no spread of their own: the reference's spread stands alone.
+        s2_pool = (table.loc[small, "spread"] ** 2).where(n > 1, 0.0).fillna(0.0)
+        table.loc[small, "location"] = (n * m_pool + k * m_ref) / (n + k)
+        df = (n - 1).clip(lower=0)
+        table.loc[small, "spread"] = np.sqrt((df * s2_pool + k * s_ref**2) / (df + k))
+    return table[[*pools, *TABLE_COLUMNS]], values, codes
 
 
 def fit_norms(
@@ -117,37 +188,50 @@ def fit_norms(
     and ``spread`` actually used, ``provisional`` (n < min_pool), ``percentile`` ("rank" or
     "normal": how `apply_norms` turns z into a percentile) and ``method``.
     """
-    pools = _pool_columns(pool)
-    _check(scores, pools, scales, method)
-    table = _describe(scores, pools, scales)
-    location, spread = _location_spread(table, method)
-    table["location"], table["spread"] = location, spread
-    table["provisional"] = table["n"] < min_pool
-    if table["provisional"].any():
-        if reference is None:
-            everyone = scores.assign(_all="all")
-            reference = fit_norms(everyone, pool="_all", scales=scales, method=method, min_pool=0)
-        ref = reference.set_index("scale")
-        k = float(min_pool if shrink_k is None else shrink_k)
-        small = table["provisional"]
-        n = table.loc[small, "n"].astype("float64")
-        m_ref = table.loc[small, "scale"].map(ref["location"])
-        s_ref = table.loc[small, "scale"].map(ref["spread"])
-        m_pool = table.loc[small, "location"].fillna(m_ref)
-        # One person (or none) has no spread of their own: the reference's spread stands alone.
-        s2_pool = (table.loc[small, "spread"] ** 2).where(n > 1, 0.0).fillna(0.0)
-        table.loc[small, "location"] = (n * m_pool + k * m_ref) / (n + k)
-        df = (n - 1).clip(lower=0)
-        table.loc[small, "spread"] = np.sqrt((df * s2_pool + k * s_ref**2) / (df + k))
-    table["percentile"] = np.where(table["provisional"], "normal", "rank")
-    table["method"] = method
-    return table[[*pools, *TABLE_COLUMNS]]
+    kw = {"method": method, "min_pool": min_pool, "shrink_k": shrink_k, "reference": reference}
+    return _fit(scores, _pool_columns(pool), scales, **kw)[0]
 
 
-def _stanine(percentile: np.ndarray) -> np.ndarray:
+def _stanine(percentile: np.ndarray, out: np.ndarray) -> None:
     """1 + the number of cumulative bounds the percentile reaches; NaN stays NaN."""
-    steps = np.searchsorted(STANINE_BOUNDS, percentile, side="right") + 1.0
-    return np.where(np.isnan(percentile), np.nan, steps)
+    out[:] = 1.0
+    for bound in STANINE_BOUNDS:
+        out += percentile >= bound
+    out[np.isnan(percentile)] = np.nan
+
+
+def _mid_ranks(x: np.ndarray, codes: np.ndarray, ngroups: int) -> np.ndarray:
+    """100 x (rank - 1/2) / n within each group, ties at their average rank; NaN stays NaN.
+
+    The same figures as pandas' grouped ``rank(method="average")`` and ``count``: one sort by
+    value, then a stable sort by group, instead of pandas' three-key sort.
+    """
+    missing = np.isnan(x)
+    # numpy's fast (SIMD) sort does not take NaN: sort them as +inf, then put them after the
+    # real +inf of their group with the stable sort by group.
+    by_value = np.argsort(np.where(missing, np.inf, x) if missing.any() else x)
+    key = codes.astype(np.min_scalar_type(2 * ngroups - 1)) * 2 + missing
+    order = by_value[np.argsort(key[by_value], kind="stable")]
+    group, value = codes[order], x[order]
+    # Runs of ties, in sorted order: a run starts where the group or the value changes (NaN
+    # never ties); first and last are its positions.
+    new = np.ones(len(x), dtype=bool)
+    new[1:] = (group[1:] != group[:-1]) | (value[1:] != value[:-1])
+    first = np.flatnonzero(new)
+    last = np.append(first[1:], len(x)) - 1
+    run_group = group[first]
+    new_group = np.ones(len(first), dtype=bool)
+    new_group[1:] = run_group[1:] != run_group[:-1]
+    group_start = np.maximum.accumulate(np.where(new_group, first, 0))
+    # The average of the 1-based ranks of the run within its group: a half-integer, exact.
+    rank = (first + last - 2 * group_start) / 2 + 1.0
+    count = np.bincount(codes[~missing] if missing.any() else codes, minlength=ngroups)
+    # An empty count only belongs to missing values, which are NaN anyway.
+    mid = 100.0 * (rank - 0.5) / np.maximum(count, 1)[run_group]
+    mid[np.isnan(value[first])] = np.nan
+    out = np.empty(len(x))
+    out[order] = np.repeat(mid, last - first + 1)
+    return out
 
 
 # The scores derived from each raw score, as column suffixes: <scale>_z, <scale>_t...
@@ -160,6 +244,135 @@ def _empty_result(index: pd.Index, scales: Sequence[str]) -> pd.DataFrame:
     )
     result["norm_n"] = pd.array([pd.NA] * len(index), dtype="Int64")
     result["norm_provisional"] = pd.array([pd.NA] * len(index), dtype="boolean")
+    return result
+
+
+def _float_grid(wide: pd.DataFrame) -> np.ndarray:
+    """The table's columns as floats, with a last row of NaN (where "not there" reads)."""
+    if (wide.dtypes == "float64").all():
+        grid = wide.to_numpy()
+    else:
+        grid = np.column_stack(
+            [column.to_numpy(dtype="float64", na_value=np.nan) for _, column in wide.items()]
+        )
+    return np.vstack([grid, np.full(grid.shape[1], np.nan)])
+
+
+def _derive(
+    out: np.ndarray,
+    x: np.ndarray,
+    location: np.ndarray,
+    spread: np.ndarray,
+    by_rank_pool: np.ndarray,
+    take: np.ndarray,
+    used: np.ndarray,
+    codes: np.ndarray | None,
+    ngroups: int,
+) -> None:
+    """One scale's z, T, percentile, sten and stanine rows of ``out`` from its raw scores ``x``
+    and its pools' location and spread (per-pool arrays, read at ``take``)."""
+    z, t, pct, sten, stanine = out
+    usable = np.isfinite(spread) & (spread > 0)
+    np.divide(x - location[take], np.where(usable, spread, 1.0)[take], out=z)
+    if (used & ~usable).any():
+        z[~usable[take]] = 0.0
+    unknown = np.isnan(x)
+    if (used & np.isnan(location)).any():
+        unknown |= np.isnan(location)[take]
+    z[unknown] = np.nan
+    missing = np.isnan(z)
+    np.multiply(z, 10.0, out=t)
+    t += 50.0
+    by_rank = by_rank_pool[take]
+    if by_rank.all():
+        pct[:] = _mid_ranks(x, codes, ngroups)
+    else:
+        if by_rank.any():
+            pct[by_rank] = _mid_ranks(x, codes, ngroups)[by_rank]
+        normal = 100.0 * special.ndtr(z[~by_rank])
+        pct[~by_rank] = np.clip(normal, NORMAL_PCT_LOW, NORMAL_PCT_HIGH)
+    pct[missing] = np.nan
+    np.floor(2 * z, out=sten)
+    sten += 6
+    np.clip(sten, 1, 10, out=sten)
+    sten[missing] = np.nan
+    _stanine(pct, out=stanine)
+
+
+def _apply(
+    scores: pd.DataFrame,
+    table: pd.DataFrame,
+    pools: list[str],
+    scales: Sequence[str],
+    values: pd.DataFrame | None = None,
+    codes: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """`apply_norms`; ``values`` and ``codes`` (pool numbers) when `normalize` has them already."""
+    _check(scores, pools, scales, table["method"].iloc[0] if len(table) else "standard")
+    if table.empty or scores.empty:
+        return _empty_result(scores.index, scales)
+    keys = [scores[c] for c in pools]
+    wide = table.assign(
+        by_rank=table["percentile"].eq("rank").astype("float64"),
+        provisional=table["provisional"].astype("float64"),
+        n=table["n"].astype("float64"),
+    ).pivot(
+        index=pools, columns="scale", values=["location", "spread", "n", "provisional", "by_rank"]
+    )
+    # Where each row's pool sits in the table; -1 (not there) reads the last entry of every
+    # per-pool array below, which is NaN.
+    row_keys = pd.MultiIndex.from_arrays(keys) if len(pools) > 1 else pd.Index(keys[0])
+    take = wide.index.get_indexer(row_keys)
+    found = take >= 0
+
+    grid = _float_grid(wide)
+    where = {column: j for j, column in enumerate(wide.columns)}
+    used = np.zeros(len(grid), dtype=bool)  # the pools (and "not there") some row is in
+    used[take] = True
+
+    def per_pool(stat: str, scale: str) -> np.ndarray:
+        j = where.get((stat, scale))
+        return np.full(len(grid), np.nan) if j is None else grid[:, j]
+
+    def largest(stat: str) -> np.ndarray:
+        """The largest ``stat`` of each pool over the scales, NaN skipped (NaN if none)."""
+        return np.fmax.reduce(grid[:, wide.columns.get_level_values(0) == stat], axis=1)
+
+    if values is None:
+        values = _values(scores, scales)
+    if (table["percentile"] == "rank").any():
+        if codes is None:
+            grouped = values.groupby(keys, dropna=False, sort=False)
+            if _drops_a_scale(grouped, values, pools):
+                raise KeyError(f"a scale cannot also be a pool column: {pools}")
+            codes = grouped.ngroup().to_numpy()
+        ngroups = int(codes.max()) + 1
+        codes = codes.astype(np.min_scalar_type(ngroups - 1), copy=False)
+    else:
+        ngroups = 0
+    block = np.empty((len(scales) * len(DERIVED), len(scores)))
+    for j, scale in enumerate(scales):
+        _derive(
+            block[j * len(DERIVED) : (j + 1) * len(DERIVED)],
+            values[scale].to_numpy(),
+            per_pool("location", scale),
+            per_pool("spread", scale),
+            per_pool("by_rank", scale) == 1.0,
+            take,
+            used,
+            codes,
+            ngroups,
+        )
+    columns = [f"{s}_{d}" for s in scales for d in DERIVED]
+    result = pd.DataFrame(block.T, index=scores.index, columns=columns, copy=False)
+    n, provisional = largest("n"), largest("provisional") > 0
+    # As before, n is checked to be whole only in the pools some row is in.
+    n[~used] = np.nan
+    result["norm_n"] = pd.array(n, dtype="Float64").astype("Int64").take(take)
+    flags = pd.array(provisional[take], dtype="boolean")
+    if not found.all():
+        flags[~found] = pd.NA
+    result["norm_provisional"] = flags
     return result
 
 
@@ -178,72 +391,16 @@ def apply_norms(
     Percentiles of "rank" pools are mid-ranks among the rows of ``scores`` in that pool; those of
     "normal" pools (small pools, or a stored reference norm) are 100 Phi(z).
     """
-    pools = _pool_columns(pool)
-    _check(scores, pools, scales, table["method"].iloc[0] if len(table) else "standard")
-    if table.empty or scores.empty:
-        return _empty_result(scores.index, scales)
-    keys = [scores[c] for c in pools]
-    wide = table.assign(
-        by_rank=table["percentile"].eq("rank").astype("float64"),
-        provisional=table["provisional"].astype("float64"),
-        n=table["n"].astype("float64"),
-    ).pivot(
-        index=pools, columns="scale", values=["location", "spread", "n", "provisional", "by_rank"]
-    )
-    # Where each row's pool sits in the table (-1: not there).
-    row_keys = pd.MultiIndex.from_arrays(keys) if len(pools) > 1 else pd.Index(keys[0])
-    position = wide.index.get_indexer(row_keys)
-    found = position >= 0
-    take = np.where(found, position, 0)
-
-    def per_row(stat: str, scale: str) -> np.ndarray:
-        if (stat, scale) not in wide.columns:
-            return np.full(len(scores), np.nan)
-        picked = wide[(stat, scale)].to_numpy(dtype="float64", na_value=np.nan)[take]
-        return np.where(found, picked, np.nan)
-
-    values = scores[list(scales)].astype("float64")
-    if (table["percentile"] == "rank").any():
-        grouped = values.groupby(keys, dropna=False, sort=False)
-        ranks, counts = grouped.rank(method="average"), grouped.transform("count")
-    else:  # every pool is read through 100 Phi(z): no ranking needed
-        ranks = counts = None
-    out = {}
-    for scale in scales:
-        x = values[scale].to_numpy()
-        location, spread = per_row("location", scale), per_row("spread", scale)
-        usable = np.isfinite(spread) & (spread > 0)
-        z = np.where(usable, (x - location) / np.where(usable, spread, 1.0), 0.0)
-        z = np.where(np.isnan(x) | np.isnan(location), np.nan, z)
-        mid_rank = (
-            100.0 * (ranks[scale].to_numpy() - 0.5) / counts[scale].to_numpy()
-            if ranks is not None
-            else np.nan
-        )
-        normal = np.clip(100.0 * special.ndtr(z), NORMAL_PCT_LOW, NORMAL_PCT_HIGH)
-        pct = np.where(per_row("by_rank", scale) == 1.0, mid_rank, normal)
-        pct = np.where(np.isnan(z), np.nan, pct)
-        out[f"{scale}_z"] = z
-        out[f"{scale}_t"] = 50.0 + 10.0 * z
-        out[f"{scale}_pct"] = pct
-        out[f"{scale}_sten"] = np.where(np.isnan(z), np.nan, np.clip(np.floor(2 * z) + 6, 1, 10))
-        out[f"{scale}_stanine"] = _stanine(pct)
-    result = pd.DataFrame(out, index=scores.index)
-    n = wide["n"].max(axis=1).to_numpy(dtype="float64")[take]
-    provisional = (wide["provisional"].max(axis=1) > 0).to_numpy()[take]
-    result["norm_n"] = pd.array(np.where(found, n, np.nan), dtype="Float64").astype("Int64")
-    flags = pd.array(provisional, dtype="boolean")
-    flags[~found] = pd.NA
-    result["norm_provisional"] = flags
-    return result
+    return _apply(scores, table, _pool_columns(pool), scales)
 
 
 def normalize(
     scores: pd.DataFrame, *, pool: str | Sequence[str], scales: Sequence[str], **kw
 ) -> pd.DataFrame:
     """``apply_norms(scores, fit_norms(scores, ...))``: norms fitted on the scores themselves."""
-    table = fit_norms(scores, pool=pool, scales=scales, **kw)
-    return apply_norms(scores, table, pool=pool, scales=scales)
+    pools = _pool_columns(pool)
+    table, values, codes = _fit(scores, pools, scales, **kw)
+    return _apply(scores, table, pools, scales, values, codes)
 
 
 def _complete(item_scores: pd.DataFrame) -> np.ndarray:

@@ -429,6 +429,17 @@ EDGE_FRAMES = {
     "all missing": pd.DataFrame({"p": ["a", "b"] * 4, "x": [np.nan] * 8}),
     "empty": pd.DataFrame({"p": pd.Series([], dtype=str), "x": pd.Series([], dtype=float)}),
     "all keys missing": pd.DataFrame({"p": [None] * 8, "x": _X}),
+    # Missing values among infinities, and a pool whose median is infinite (inf - inf warns).
+    "inf and missing": pd.DataFrame(
+        {
+            "p": ["a"] * 8 + ["b"] * 4,
+            "x": [np.inf, np.nan, np.inf, 1.0, np.nan, -np.inf, np.inf, 1.0, np.inf, np.nan, 2, 9],
+        }
+    ),
+    # +inf with a finite robust z, hence a rank, among missing values in its pool.
+    "inf ranked": pd.DataFrame(
+        {"p": ["c"] * 12, "x": [np.nan, np.inf, np.nan, np.inf, np.nan, np.inf, 1, 2, 3, 4, 5, 6]}
+    ),
 }
 
 
@@ -445,6 +456,39 @@ def test_refused_inputs_are_refused_as_before():
     scores = pd.DataFrame({"p": ["a"] * 8, "x": _X})
     same_as_before("normalize", scores, pool="p", scales=["x", "x"])
     same_as_before("normalize", scores.assign(p=1.0), pool="p", scales=["x", "p"])
+    same_as_before("normalize", scores.iloc[:0].assign(p=1.0), pool="p", scales=["x", "p"])
+    table = norms_before.fit_norms(scores, pool="p", scales=["x"])
+    same_as_before("apply_norms", scores, table, pool="p", scales=["x", "x"])
+    # A pool column that is also a scale: pandas leaves it out of a groupby when it shares memory.
+    same_as_before("apply_norms", scores.assign(p=1.0), table, pool="p", scales=["x", "p"])
+    same_as_before("normalize", scores.assign(p=1), pool="p", scales=["x", "p"], min_pool=0)
+
+
+def benchmark_like(rows: int, pools: int, seed: int) -> pd.DataFrame:
+    """Scores shaped like tests/benchmarks/bench_norms.py: string keys, 1 % missing, ties."""
+    rng = np.random.default_rng(seed)
+    pool = rng.integers(0, pools, rows)
+    data = {"campaign": pd.Series([f"campagne-{p:04d}" for p in pool], dtype="string")}
+    for scale in ("a", "b"):
+        values = np.clip(rng.normal(60, 8, pools)[pool] + 10 * rng.normal(size=rows), 0, 100)
+        values = values.round(1)
+        values[rng.random(rows) < 0.01] = np.nan
+        data[scale] = values
+    return pd.DataFrame(data)
+
+
+@pytest.mark.parametrize(
+    ("rows", "pools", "min_pool"),
+    [(20_000, 20, 30), (30_000, 400, 30), (30_000, 400, 80), (100_000, 50_000, 2)],
+)
+def test_many_rows_and_pools_are_identical_to_before(rows, pools, min_pool):
+    """Groups numbered past 8 and 16 bits, pools of one, the benchmark's own shape of data."""
+    scores = benchmark_like(rows, pools, seed=rows + pools)
+    for method in norms.METHODS:
+        kw = {"pool": "campaign", "scales": ["a", "b"], "method": method, "min_pool": min_pool}
+        same_as_before("normalize", scores, **kw)
+        table = same_as_before("fit_norms", scores.iloc[::2], **kw)
+        same_as_before("apply_norms", scores, table, pool="campaign", scales=["a", "b"])
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
