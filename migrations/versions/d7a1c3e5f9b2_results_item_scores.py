@@ -41,6 +41,12 @@ def upgrade():
             ['campaign_id', 'form_version', 'scored_at'],
             unique=False,
         )
+    op.create_index(
+        'ix_invitations_campaign_id_created_at',
+        'invitations',
+        ['campaign_id', 'created_at'],
+        unique=False,
+    )
     # Item scores of earlier results stay None (they are re-derived from the answers until
     # `recruit rescore` stores them); their campaign is copied from the invitation.
     op.execute(
@@ -71,6 +77,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table('item_moments')
+    op.drop_index('ix_invitations_campaign_id_created_at', table_name='invitations')
     with _quiet_reflection(), op.batch_alter_table('results', schema=None) as batch_op:
         batch_op.drop_index('ix_results_campaign_id_form_version_scored_at')
         batch_op.drop_constraint(batch_op.f('fk_results_campaign_id_campaigns'), type_='foreignkey')

@@ -364,7 +364,7 @@ def campaigns_page(organisation_id: int, status: str | None, page: int, per_page
 def campaign_detail(organisation_id: int, campaign_id: int) -> dict:
     """One campaign of the organisation with its counts."""
     found = campaign_or_404(organisation_id, campaign_id)
-    return describe_campaign(found, invitations.campaign_counts(organisation_id))
+    return describe_campaign(found, invitations.campaign_counts(organisation_id, [found.id]))
 
 
 def invite_candidates(caller: Caller, campaign_id: int, body) -> dict:

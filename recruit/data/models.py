@@ -249,6 +249,8 @@ sa.Index(
     Result.form_version,
     Result.scored_at,
 )
+# A campaign's invitations, newest first (its page), and those created in a period.
+sa.Index("ix_invitations_campaign_id_created_at", Invitation.campaign_id, Invitation.created_at)
 
 
 class ItemMoments(db.Model):

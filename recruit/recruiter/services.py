@@ -163,7 +163,7 @@ def campaign_page(campaign: Campaign, page: int) -> CampaignPage:
         .limit(INVITATIONS_PER_PAGE)
         .offset((page - 1) * INVITATIONS_PER_PAGE)
     ).all()
-    counts = invitations.campaign_counts(campaign.organisation_id).get(
+    counts = invitations.campaign_counts(campaign.organisation_id, [campaign.id]).get(
         campaign.id, dict.fromkeys(invitations.STATUS_COUNTS, 0)
     )
     messages = _latest_messages([inv.id for inv, _candidate in rows])

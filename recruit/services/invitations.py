@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -129,8 +130,11 @@ def invite(
 STATUS_COUNTS = ("invited", "started", "completed", "expired", "revoked")
 
 
-def campaign_counts(organisation_id: int) -> dict[int, dict[str, int]]:
-    """Per campaign: invited (all links), started, completed, expired and revoked, in one query."""
+def campaign_counts(
+    organisation_id: int, campaign_ids: Sequence[int] | None = None
+) -> dict[int, dict[str, int]]:
+    """Per campaign (of these, all if None): invited (all links), started, completed, expired
+    and revoked, in one query."""
     now = utcnow()
     state = sa.case(
         (Invitation.status.in_(("completed", "revoked")), Invitation.status),
@@ -140,7 +144,10 @@ def campaign_counts(organisation_id: int) -> dict[int, dict[str, int]]:
     rows = db.session.execute(
         sa.select(Invitation.campaign_id, state.label("state"), sa.func.count())
         .join(Campaign, Campaign.id == Invitation.campaign_id)
-        .where(Campaign.organisation_id == organisation_id)
+        .where(
+            Campaign.organisation_id == organisation_id,
+            *(() if campaign_ids is None else (Invitation.campaign_id.in_(list(campaign_ids)),)),
+        )
         .group_by(Invitation.campaign_id, state)
     )
     counts: dict[int, dict[str, int]] = {}
