@@ -30,6 +30,7 @@ def create_app(overrides: Mapping | None = None) -> Flask:
     register_templates(app)
     security.register(app)  # proxy, headers, rate limits
     register_mail(app)
+    register_jobs(app)
     register_cli(app)
     return app
 
@@ -87,9 +88,10 @@ def register_blueprints(app: Flask) -> None:
     from recruit.candidate.routes import bp as candidate_bp
     from recruit.hr.routes import bp as hr_bp
     from recruit.recruiter.routes import bp as recruiter_bp
-    from recruit.web import pages
+    from recruit.web import jobs, pages
 
     app.register_blueprint(pages.bp)
+    app.register_blueprint(jobs.bp)
     app.register_blueprint(candidate_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(recruiter_bp)
@@ -126,6 +128,13 @@ def register_mail(app: Flask) -> None:
     def start_mail_worker():
         if not worker.running:
             worker.start(app)
+
+
+def register_jobs(app: Flask) -> None:
+    """The task queue that delivers background jobs to the workers (`recruit worker`)."""
+    from recruit.services import jobs
+
+    jobs.install(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -15,9 +15,9 @@ from recruit.auth import services as accounts
 from recruit.config import QUESTIONS_DIR
 from recruit.core import bank as bank_module
 from recruit.data import questions
-from recruit.data.models import Organisation
+from recruit.data.models import JOB_STATUSES, Job, Organisation
 from recruit.extensions import db
-from recruit.services import apikeys, invitations, links, privacy, results
+from recruit.services import apikeys, invitations, jobs, links, privacy, results
 
 
 @click.group("bank")
@@ -161,14 +161,25 @@ def norms_group():
 @click.option("--org", "org_name", default=None, help="One organisation (default: all).")
 @click.option("--form", "form_id", default=None, help="One form (default: every form used).")
 @click.option("--method", type=click.Choice(["standard", "robust"]), default="standard")
+@click.option("--queue", "queued", is_flag=True, help="One job per organisation.")
 @with_appcontext
-def norms_refresh(org_name, form_id, method):
+def norms_refresh(org_name, form_id, method, queued):
     """Rebuild each organisation's reference norm from all its completed tests."""
     organisations = list(db.session.scalars(sa.select(Organisation).order_by(Organisation.name)))
     if org_name is not None:
         organisations = [o for o in organisations if o.name == org_name]
         if not organisations:
             raise click.ClickException(f"no organisation named '{org_name}'")
+    if queued:
+        for organisation in organisations:
+            job = jobs.start(
+                "norms_refresh",
+                {"form_id": form_id, "method": method},
+                language="en",
+                organisation_id=organisation.id,
+            )
+            click.echo(f"{organisation.name}: job {job.id} queued.")
+        return
     built = 0
     for organisation in organisations:
         form_ids = [form_id] if form_id else results.completed_form_ids(organisation.id)
@@ -188,12 +199,17 @@ def norms_refresh(org_name, form_id, method):
 
 @click.command("rescore")
 @click.option("--form", "form_id", required=True, help="Form id whose scores to recompute.")
+@click.option("--queue", "queued", is_flag=True, help="Run it as a job (`recruit worker`).")
 @with_appcontext
-def rescore(form_id):
+def rescore(form_id, queued):
     """Recompute every stored score of a form from the raw answers, in one transaction."""
     bank = questions.bank()
     if form_id not in bank.form_ids():
         raise click.ClickException(f"no form '{form_id}' in the bank")
+    if queued:
+        job = jobs.start("rescore", {"form_id": form_id}, language="en", organisation_id=None)
+        click.echo(f"Job {job.id} queued (rescore {form_id}): `recruit jobs show {job.id}`.")
+        return
     report = results.rescore_form(bank, form_id)
     db.session.commit()
     versions = ", ".join(f"{lang} {version}" for lang, version in sorted(report.versions.items()))
@@ -325,7 +341,90 @@ def apikey_create(org_name, name):
     click.echo(key)
 
 
+@click.command("worker")
+@click.option(
+    "--threads",
+    "--workers",
+    "threads",
+    type=click.IntRange(1, 64),
+    default=2,
+    show_default=True,
+    help="Jobs run at once by this process (one thread each).",
+)
+@with_appcontext
+def worker(threads):
+    """Run background jobs (Huey's consumer) until stopped: Ctrl+C (SIGINT) lets the jobs under
+    way finish, SIGTERM stops at once (a job of a stopped worker is picked up again)."""
+    import logging
+
+    queue = current_app.extensions["recruit.jobs"]
+    if queue.huey.immediate:
+        raise click.ClickException("RECRUIT_QUEUE_URL=immediate runs jobs in the app: no worker")
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stale = float(current_app.config["RECRUIT_JOB_STALE_SECONDS"])
+    consumer = queue.consumer(workers=threads, stale_seconds=stale)
+    click.echo(f"recruit worker: {threads} thread(s) on {type(queue.huey).__name__}; Ctrl+C stops.")
+    consumer.run()
+
+
+@click.group("jobs")
+def jobs_group():
+    """Background jobs."""
+
+
+@jobs_group.command("list")
+@click.option("--status", type=click.Choice(JOB_STATUSES), default=None)
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@with_appcontext
+def jobs_list(status, limit):
+    """The latest jobs, newest first."""
+    query = sa.select(Job).order_by(Job.id.desc()).limit(limit)
+    if status:
+        query = query.where(Job.status == status)
+    for job in db.session.scalars(query):
+        _echo_job(job)
+
+
+def _echo_job(job: Job) -> None:
+    size = f"{job.rows_done}/{job.rows_total}" if job.rows_total is not None else "-"
+    click.echo(
+        f"{job.id:>6}  {job.kind:<14} {job.status:<8} rows {size:<13} attempts {job.attempts}"
+        f"  org {job.organisation_id or '-'}  {job.created_at:%Y-%m-%d %H:%M}"
+        + (f"  error: {job.error}" if job.error else "")
+        + (f"  {job.parameters['summary']}" if (job.parameters or {}).get("summary") else "")
+    )
+
+
+@jobs_group.command("show")
+@click.argument("job_id", type=click.IntRange(1, 2**31 - 1))
+@with_appcontext
+def jobs_show(job_id):
+    """One job."""
+    job = db.session.get(Job, job_id)
+    if job is None:
+        raise click.ClickException(f"no job {job_id}")
+    _echo_job(job)
+
+
+@jobs_group.command("purge")
+@with_appcontext
+def jobs_purge():
+    """Delete the files of jobs past their keeping time (24 hours; the workers do it too)."""
+    click.echo(f"{jobs.purge_expired()} job file(s) deleted.")
+
+
+@jobs_group.command("requeue")
+@with_appcontext
+def jobs_requeue():
+    """Deliver again the jobs of dead workers and those nobody took (the workers do it too)."""
+    ids = jobs.requeue_stale()
+    click.echo(f"{len(ids)} job(s) requeued{': ' + ', '.join(map(str, ids)) if ids else ''}.")
+
+
 def register_commands(app) -> None:
+    app.cli.add_command(worker)
+    app.cli.add_command(jobs_group)
     app.cli.add_command(apikey_group)
     app.cli.add_command(mail_group)
     app.cli.add_command(user_group)

@@ -99,7 +99,29 @@ def from_environment(instance_path: str) -> dict:
         "WTF_CSRF_SSL_STRICT": False,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
-    return settings | cookie_settings(settings)
+    return settings | job_settings(instance_path) | cookie_settings(settings)
+
+
+def job_settings(instance_path: str) -> dict:
+    """Background jobs (recruit.services.jobs): the task queue that delivers their ids, where
+    their files go and for how long, how a worker shows it is alive, and the sizes above which
+    work becomes a job (the API's synchronous exports answer 413, the dashboard's CSV becomes a
+    job, an import of more lines runs in the background)."""
+    return {
+        "RECRUIT_QUEUE_URL": os.environ.get("RECRUIT_QUEUE_URL", ""),
+        "RECRUIT_JOBS_DIR": os.environ.get("RECRUIT_JOBS_DIR") or str(Path(instance_path) / "jobs"),
+        "RECRUIT_JOB_KEEP_HOURS": float(os.environ.get("RECRUIT_JOB_KEEP_HOURS", "24")),
+        "RECRUIT_JOB_HEARTBEAT_SECONDS": float(
+            os.environ.get("RECRUIT_JOB_HEARTBEAT_SECONDS", "10")
+        ),
+        "RECRUIT_JOB_STALE_SECONDS": float(os.environ.get("RECRUIT_JOB_STALE_SECONDS", "60")),
+        "RECRUIT_JOB_MAX_ATTEMPTS": int(os.environ.get("RECRUIT_JOB_MAX_ATTEMPTS", "3")),
+        "RECRUIT_SYNC_EXPORT_MAX_ROWS": int(
+            os.environ.get("RECRUIT_SYNC_EXPORT_MAX_ROWS", "10000")
+        ),
+        "RECRUIT_CSV_STREAM_MAX_ROWS": int(os.environ.get("RECRUIT_CSV_STREAM_MAX_ROWS", "50000")),
+        "RECRUIT_IMPORT_SYNC_MAX_ROWS": int(os.environ.get("RECRUIT_IMPORT_SYNC_MAX_ROWS", "1000")),
+    }
 
 
 def engine_options(settings: Mapping) -> dict:

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -192,6 +193,9 @@ def make_app(url: str, bank: Path = MINI_BANK, **overrides):
         "SECRET_KEY": "test-secret",
         "RECRUIT_BASE_URL": "http://localhost",
         "MAIL_WORKER": "off",
+        # Jobs run at once in the process that starts them; tests/web/test_jobs.py runs real
+        # workers on a real queue.
+        "RECRUIT_QUEUE_URL": "immediate",
     }
     config.update(overrides)
     return create_app(config)
@@ -342,3 +346,85 @@ def write_form(folder: Path, data: dict, lang: str | None = None) -> Path:
     path = folder / f"{data['form']}.{lang}.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
+
+
+# --- Background jobs: real workers on a real queue (tests/web/test_jobs.py) ------------------
+
+JOB_SETTINGS = {
+    "RECRUIT_JOB_HEARTBEAT_SECONDS": "0.2",
+    "RECRUIT_JOB_STALE_SECONDS": "2",
+}
+
+
+class JobWorld:
+    """An app and worker processes sharing a database, a queue and a jobs folder."""
+
+    def __init__(self, tmp_path: Path, database_url: str, queue_url: str):
+        self.database_url, self.queue_url = database_url, queue_url
+        self.jobs_dir = tmp_path / "jobs"
+        self.log = tmp_path / "runs.log"
+        self.log.touch()
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "RECRUIT_QUEUE_URL": queue_url,
+            "RECRUIT_JOBS_DIR": str(self.jobs_dir),
+            "RECRUIT_INSTANCE_PATH": str(tmp_path / "instance"),
+            "RECRUIT_QUESTIONS_DIR": str(MINI_BANK),
+            "SECRET_KEY": "test-secret",
+            "RECRUIT_MAIL_WORKER": "off",
+            **JOB_SETTINGS,
+        }
+        self.app = make_app(
+            database_url,
+            RECRUIT_QUEUE_URL=queue_url,
+            RECRUIT_JOBS_DIR=str(self.jobs_dir),
+            RECRUIT_JOB_HEARTBEAT_SECONDS=0.2,
+            RECRUIT_JOB_STALE_SECONDS=2,
+        )
+        self.workers: list[subprocess.Popen] = []
+
+    def worker(self, threads: int = 1, *, plain: bool = False) -> subprocess.Popen:
+        """A worker process: ``recruit worker`` itself, or (default) through tests.jobworker,
+        which adds the test kind ``slow_count``."""
+        venv = Path(sys.executable).parent
+        command = [str(venv / "recruit")] if plain else [sys.executable, "-m", "tests.jobworker"]
+        with open(self.log.with_suffix(f".worker{len(self.workers)}"), "w") as errors:
+            process = subprocess.Popen(
+                [*command, "worker", "--threads", str(threads)],
+                cwd=TESTS.parent,
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+            )
+        self.workers.append(process)
+        return process
+
+    def runs(self) -> list[str]:
+        """One line per start of a test job: "<job id> <claim token>"."""
+        return self.log.read_text(encoding="utf-8").splitlines()
+
+    def close(self) -> None:
+        for process in self.workers:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=10)
+        empty_database(self.app)
+
+
+@pytest.fixture
+def sqlite_jobs(tmp_path):
+    """A file SQLite database and a SqliteHuey queue file, as on one box."""
+    url = migrated(f"sqlite:///{tmp_path / 'recruit.sqlite3'}")
+    world = JobWorld(tmp_path, url, f"sqlite:///{tmp_path / 'queue.sqlite3'}")
+    yield world
+    world.close()
+
+
+@pytest.fixture
+def redis_pg_jobs(tmp_path, pg_server, redis_server):
+    """PostgreSQL and a Redis queue, as across instances."""
+    url = migrated(create_pg_database(pg_server, "recruit_jobs"))
+    world = JobWorld(tmp_path, url, redis_server.replace("/0", "/1"))
+    yield world
+    world.close()

@@ -302,3 +302,20 @@ def serve(app, inbox: Inbox, **options) -> Controller:
     controller.start()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
     return controller
+
+
+# --- Jobs -----------------------------------------------------------------------------------
+
+
+def export_job(client, path="/hr/export.xlsx", query="", headers=None):
+    """An HR export run as a job: the start page's button (POST, 303 to the job page), then the
+    job's file. The tests' app runs jobs at once (RECRUIT_QUEUE_URL=immediate): the file is
+    ready when the POST answers. Returns the file's response."""
+    url = f"{path}?{query}" if query else path
+    page = client.get(url, headers=headers)
+    assert page.status_code == 200, page.status_code
+    started = client.post(url, data={"csrf_token": csrf_from(page.text)}, headers=headers)
+    assert started.status_code == 303, started.status_code
+    job_page = started.headers["Location"]
+    assert re.fullmatch(r"/jobs/\d+", job_page), job_page
+    return client.get(job_page + "/file", headers=headers)

@@ -48,14 +48,16 @@ class ApiError(Exception):
         field: str | None = None,
         problems: list[dict] | None = None,
         headers: dict | None = None,
+        extra: dict | None = None,
     ):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.field, self.problems, self.headers = field, problems, headers or {}
+        self.extra = extra or {}  # more members of the error object (job_endpoint on a 413)
 
 
 def error_response(error: ApiError):
-    body = {"code": error.code, "message": error.message, "field": error.field}
+    body = {"code": error.code, "message": error.message, "field": error.field, **error.extra}
     if error.problems is not None:
         body["problems"] = error.problems
     response = jsonify({"error": body})

@@ -37,14 +37,24 @@ limited per key, and 401s per client address: past them every request is 429 wit
 refused. Request bodies are JSON (`Content-Type: application/json`): anything else is 415,
 malformed JSON (or `NaN`, `Infinity`, or arrays and objects nested more than 32 deep) 400, a
 body that parses but does not fit 422.
+
+**Exports.** `GET /api/v1/export.csv` and `.xlsx` answer at once for sets of up to 10,000 rows
+(`RECRUIT_SYNC_EXPORT_MAX_ROWS`); a larger set is 413 with `job_endpoint`. `POST
+/api/v1/exports` with `{"format": "csv" | "xlsx", "campaign": [...], "start", "end", "norm",
+"sep"}` exports any number of rows as a background job: 202 with the job's URL in `Location`
+and the body; `GET` that URL for `status` (`queued`, `running`, `done`, `failed`, `expired`),
+`rows_done` of `rows_total` and `percent`, then `file_url` once done. The file is kept 24
+hours (then 410). Another organisation's job is 404.
 """
 
 ERROR_RESPONSES = {
     400: "Malformed or too deeply nested JSON body, or invalid query parameter.",
     401: "Missing, unknown or revoked API key.",
     404: "No such resource in the key's organisation.",
-    409: "The request conflicts with the state of the data.",
-    413: "The request body is too large.",
+    409: "The request conflicts with the state of the data (an export job not done yet).",
+    410: "The resource existed and is gone (an export's file, deleted after 24 hours).",
+    413: "The request body is too large, or a synchronous export holds more rows than it may "
+    "(then `job_endpoint` says where to export them as a job).",
     415: "The request body is not JSON.",
     422: "The request body does not fit; nothing was created.",
 }

@@ -13,7 +13,7 @@ from http import HTTPStatus
 from flask import Response, current_app, g, request, url_for
 from flask_smorest import Blueprint
 
-from recruit.api import errors, services
+from recruit.api import errors, exportjobs, services
 from recruit.api.errors import ApiError, unauthorized
 from recruit.api.schemas import (
     CampaignCreateSchema,
@@ -21,6 +21,8 @@ from recruit.api.schemas import (
     CampaignPageSchema,
     CampaignSchema,
     ExportArgsSchema,
+    ExportJobRequestSchema,
+    ExportJobSchema,
     FormPageSchema,
     InvitationBatchSchema,
     InvitationListArgsSchema,
@@ -30,7 +32,7 @@ from recruit.api.schemas import (
     ResultPageSchema,
     ResultsArgsSchema,
 )
-from recruit.services import exports
+from recruit.services import exports, jobs
 from recruit.web import security
 
 bp = Blueprint(
@@ -264,9 +266,13 @@ def campaign_results(args, campaign_id: int):
     content_type="text/csv",
     description="UTF-8 with a BOM, one row per completed candidate.",
 )
-@documented_errors(400, 404, 409)
+@documented_errors(400, 404, 409, 413)
 def export_csv(args):
-    """Every completed candidate with raw and normalized scores, as CSV, streamed."""
+    """Every completed candidate with raw and normalized scores, as CSV, streamed.
+
+    Up to RECRUIT_SYNC_EXPORT_MAX_ROWS rows (10,000 by default); a larger set is 413 with
+    `job_endpoint`: export it as a job (POST /api/v1/exports)."""
+    exportjobs.check_sync_size(organisation_id(), args)
     frame, _context = services.export(organisation_id(), args, items=False)
     return Response(
         exports.csv_chunks(frame, sep=exports.CSV_SEPARATORS[args["sep"]], bom=True),
@@ -284,12 +290,68 @@ def export_csv(args):
     description="Sheets: candidats, échelles, normes, items, colonnes, à propos (candidates, "
     "scales, norms, items, columns, about with Accept-Language: en).",
 )
-@documented_errors(400, 404, 409)
+@documented_errors(400, 404, 409, 413)
 def export_xlsx(args):
-    """The same rows as an Excel workbook, with the definitions, norms and item statistics."""
+    """The same rows as an Excel workbook, with the definitions, norms and item statistics.
+
+    Up to RECRUIT_SYNC_EXPORT_MAX_ROWS rows, like the CSV; larger sets are exported as jobs."""
+    exportjobs.check_sync_size(organisation_id(), args)
     frame, context = services.export(organisation_id(), args, items=True)
     return Response(
         exports.xlsx_stream(frame, context),
         mimetype=exports.XLSX_MIMETYPE,
         headers={"Content-Disposition": 'attachment; filename="recruit-export.xlsx"'},
+    )
+
+
+# --- Exports as jobs ------------------------------------------------------------------------
+
+JOB_ID = "<api_id:job_id>"
+
+
+@bp.post("/exports")
+@bp.arguments(ExportJobRequestSchema)
+@bp.response(
+    202,
+    ExportJobSchema,
+    description="The job is queued: poll `url` (the `Location`) until `status` is `done`.",
+    headers={"Location": {"schema": {"type": "string"}}},
+)
+@documented_errors(400, 404, 413, 415, 422)
+def start_export(body):
+    """Export the completed candidates (CSV or XLSX) as a background job, whatever their number.
+
+    The body takes the format and the filters of the synchronous exports. The answer comes at
+    once; the file is kept 24 hours once the job is done."""
+    described = exportjobs.start(caller(), body)
+    return described, 202, {"Location": described["url"]}
+
+
+@bp.get(f"/exports/{JOB_ID}")
+@bp.response(200, ExportJobSchema)
+@documented_errors(404)
+def export_job(job_id: int):
+    """An export job: its status, its progress (rows done of rows total), and its file's URL
+    once done. Another organisation's job is 404."""
+    return exportjobs.detail(organisation_id(), job_id)
+
+
+@bp.get(f"/exports/{JOB_ID}/file")
+@bp.doc(
+    responses={
+        200: {
+            "description": "The export's file: CSV or XLSX, as the job was asked.",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                exports.XLSX_MIMETYPE: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    }
+)
+@documented_errors(404, 409, 410)
+def export_job_file(job_id: int):
+    """The finished export's file (409 until the job is done, 410 after its 24 hours)."""
+    path, job = exportjobs.file_of(organisation_id(), job_id)
+    return Response(
+        jobs.file_stream(path), content_type=job.file_type, headers=jobs.download_headers(job, path)
     )

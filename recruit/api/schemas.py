@@ -81,6 +81,11 @@ class ErrorDetailSchema(ma.Schema):
         fields.Nested(ProblemSchema),
         metadata={"description": "Every problem found (validation errors), by field and row."},
     )
+    job_endpoint = fields.String(
+        metadata={"description": "413 on a synchronous export: POST here to export as a job."}
+    )
+    rows = fields.Integer(metadata={"description": "413: the rows the export would hold."})
+    limit = fields.Integer(metadata={"description": "413: the most a synchronous export holds."})
 
 
 class ErrorSchema(ma.Schema):
@@ -358,3 +363,71 @@ class ExportArgsSchema(ma.Schema):
     def _ordered(self, data, **kwargs):
         if data.get("start") and data.get("end") and data["start"] > data["end"]:
             raise ma.ValidationError("start must not be after end.", field_name="end")
+
+
+# --- Export jobs ----------------------------------------------------------------------------
+
+EXPORT_FORMATS = ("csv", "xlsx")  # recruit.services.jobs.EXPORT_FORMATS
+JOB_STATES = ("queued", "running", "done", "failed", "expired")
+
+
+class ExportJobRequestSchema(ma.Schema):
+    """POST /exports: a file format and the filters of the synchronous exports, as JSON."""
+
+    format = fields.String(required=True, validate=validate.OneOf(EXPORT_FORMATS))
+    campaign = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
+        load_default=list,
+        validate=validate.Length(max=1000),
+        metadata={"description": "Campaign ids to export; none or empty = all."},
+    )
+    start = fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "First day (inclusive) of completion, ISO date."},
+    )
+    end = fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Last day (inclusive) of completion, ISO date."},
+    )
+    norm = fields.String(load_default="campaign", validate=validate.OneOf(NORMS))
+    sep = fields.String(
+        load_default="comma",
+        validate=validate.OneOf(list(exports.CSV_SEPARATORS)),
+        metadata={"description": "CSV only: semicolon for French Excel."},
+    )
+
+    @ma.validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise ma.ValidationError("start must not be after end.", field_name="end")
+
+
+class ExportJobSchema(ma.Schema):
+    """An export job: where it is, and its file once done (kept 24 hours)."""
+
+    id = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(JOB_STATES))
+    format = fields.String(required=True, validate=validate.OneOf(EXPORT_FORMATS))
+    rows_done = fields.Integer(required=True)
+    rows_total = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Unknown until the rows are read."}
+    )
+    percent = fields.Integer(required=True, allow_none=True)
+    error = fields.String(
+        required=True, allow_none=True, metadata={"description": "Why it failed, if it did."}
+    )
+    attempts = fields.Integer(required=True)
+    created_at = UtcDateTime(required=True)
+    started_at = UtcDateTime(required=True, allow_none=True)
+    finished_at = UtcDateTime(required=True, allow_none=True)
+    expires_at = UtcDateTime(
+        required=True, allow_none=True, metadata={"description": "When the file is deleted."}
+    )
+    url = fields.String(required=True, metadata={"description": "This job (poll it)."})
+    file_url = fields.String(
+        required=True, allow_none=True, metadata={"description": "The file, once done."}
+    )
+    file_name = fields.String(required=True, allow_none=True)
+    file_size = fields.Integer(required=True, allow_none=True)

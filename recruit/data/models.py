@@ -541,3 +541,51 @@ class LoginThrottle(db.Model):
     key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+JOB_STATUSES = ("queued", "running", "done", "failed", "expired")
+
+
+class Job(db.Model):
+    """Long work done off the request by a worker (recruit.services.jobs).
+
+    The database is the truth, the task queue only delivers ids: a worker claims a job with a
+    conditional update (queued -> running, or running with a stale heartbeat -> running), beats
+    its heartbeat while it works, and finishes it only while its claim still holds, so a job
+    never runs twice at once and one whose worker died is picked up again. ``role`` is the role
+    that may see it (admins see everything of their organisation); an organisation of None is
+    an operator's job, started from the command line.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        sa.CheckConstraint(f"status IN {JOB_STATUSES}", name="status"),
+        sa.CheckConstraint(f"role IN {ROLES}", name="role"),
+        sa.Index("ix_jobs_status_heartbeat_at", "status", "heartbeat_at"),
+        sa.Index(
+            "ix_jobs_organisation_id_user_id_created_at", "organisation_id", "user_id", "created_at"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    api_key_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_keys.id"))
+    role: Mapped[str] = mapped_column(sa.String(10))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    parameters: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(10), default="queued")
+    rows_done: Mapped[int] = mapped_column(default=0)
+    rows_total: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(sa.String(500))
+    file_path: Mapped[str | None] = mapped_column(sa.String(500))
+    file_name: Mapped[str | None] = mapped_column(sa.String(200))
+    file_type: Mapped[str | None] = mapped_column(sa.String(120))
+    file_size: Mapped[int | None] = mapped_column(sa.BigInteger)
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(120))
+    heartbeat_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from recruit.charts import bars, boxplot
 from recruit.data import questions
 from recruit.hr import services
-from recruit.services import exports, results
+from recruit.services import exports, jobs, results
 from recruit.web import access, queryargs
+from recruit.web.forms import PostButton
 
 bp = Blueprint("hr", __name__, url_prefix="/hr")
 
@@ -97,10 +108,16 @@ def _export_filters() -> tuple[exports.ExportFilters, str]:
     return filters, exports.CSV_SEPARATORS[sep]
 
 
-@bp.get("/export.csv")
+@bp.route("/export.csv", methods=["GET", "POST"])
 @hr_only
 def export_csv():
+    """Streamed at once up to RECRUIT_CSV_STREAM_MAX_ROWS rows; above, a job (POST: 303 to
+    its page; GET, a link or a bookmark, shows the button that starts it)."""
     filters, sep = _export_filters()
+    if exports.count_rows(access.organisation_id(), filters) > _stream_limit():
+        if request.method == "GET":
+            return _export_start_page("csv")
+        return _start_export(filters, "csv", sep)
     frame, _context = _frame_or_409(filters, items=False)
     name = f"recruit-export-{date.today().isoformat()}.csv"
     return Response(
@@ -110,17 +127,42 @@ def export_csv():
     )
 
 
-@bp.get("/export.xlsx")
+@bp.route("/export.xlsx", methods=["GET", "POST"])
 @hr_only
 def export_xlsx():
-    filters, _sep = _export_filters()
-    frame, context = _frame_or_409(filters)
-    name = f"recruit-export-{date.today().isoformat()}.xlsx"
-    return Response(
-        exports.xlsx_stream(frame, context),
-        mimetype=exports.XLSX_MIMETYPE,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    """The workbook is always a job: POST starts it (303 to its page); GET shows the button."""
+    filters, sep = _export_filters()
+    if request.method == "GET":
+        return _export_start_page("xlsx")
+    return _start_export(filters, "xlsx", sep)
+
+
+def _stream_limit() -> int:
+    return int(current_app.config["RECRUIT_CSV_STREAM_MAX_ROWS"])
+
+
+def _export_start_page(file_format: str):
+    return render_template(
+        "hr/export_start.html",
+        file_format=file_format,
+        query=request.query_string.decode(),
+        limit=_stream_limit(),
+        form=PostButton(),
     )
+
+
+def _start_export(filters: exports.ExportFilters, file_format: str, sep: str):
+    if not PostButton().validate_on_submit():
+        abort(400)
+    job = jobs.start_export(
+        access.organisation_id(),
+        filters,
+        file_format,
+        sep=sep,
+        language=str(get_locale() or "fr"),
+        user=current_user,
+    )
+    return redirect(url_for("jobs.job", job_id=job.id), 303)
 
 
 def _frame_or_409(filters: exports.ExportFilters, *, items: bool = True):

@@ -10,13 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from recruit.core import spreadsheets, textcheck
-from recruit.data.models import Campaign, ImportBatch, User, utcnow
+from recruit.data.models import Campaign, ImportBatch, Job, User, utcnow
 from recruit.extensions import db
 from recruit.recruiter.services import Outcome, finish
-from recruit.services import invitations
+from recruit.services import audit, invitations, jobs
+
+IMPORT_KIND = "import"
 
 
 @dataclass(frozen=True)
@@ -69,18 +74,52 @@ def preview(campaign: Campaign, user: User, filename: str, data: bytes) -> Previ
     )
 
 
-def confirm(campaign: Campaign, batch_id: int) -> Outcome | None:
+@dataclass(frozen=True)
+class Started:
+    """A file too large to import within the request: the job that imports it."""
+
+    job_id: int
+
+
+def confirm(campaign: Campaign, batch_id: int, user: User) -> Outcome | Started | None:
     """Create every invitation of a checked file, all or nothing; None if there is no such file.
 
     Nothing is imported twice, into a closed campaign, or when someone of the file was invited
-    since the preview (the outcome then asks for the file again, to show who)."""
-    # Before reading the batch: a double click imports once, a concurrent invite waits.
-    invitations.lock_for_invitations(campaign)
-    batch = db.session.scalar(
+    since the preview (the outcome then asks for the file again, to show who). A file of more
+    than RECRUIT_IMPORT_SYNC_MAX_ROWS lines is imported by a job instead (``Started``)."""
+    peek = _batch(campaign, batch_id)
+    if peek is None:
+        return None
+    limit = current_app.config["RECRUIT_IMPORT_SYNC_MAX_ROWS"]
+    if peek.imported_at is None and len(peek.rows) > limit:
+        return Started(_import_job(campaign, peek, user))
+    done = _invite_batch(campaign, batch_id)
+    if not isinstance(done, int):
+        return done
+    finish("candidates_imported", "campaign", campaign.id, count=done, batch=batch_id)
+    return Outcome(_imported_message(done))
+
+
+def _batch(campaign: Campaign, batch_id: int) -> ImportBatch | None:
+    return db.session.scalar(
         sa.select(ImportBatch).where(
             ImportBatch.id == batch_id, ImportBatch.campaign_id == campaign.id
         )
     )
+
+
+def _imported_message(n: int) -> str:
+    return _(
+        "%(n)s invitation(s) créée(s). Envoyez les e-mails quand vous êtes prêt.",
+        n=n,
+    )
+
+
+def _invite_batch(campaign: Campaign, batch_id: int) -> int | Outcome | None:
+    """Invite the file's people (without committing): how many, or why not (an Outcome)."""
+    # Before reading the batch: a double click imports once, a concurrent invite waits.
+    invitations.lock_for_invitations(campaign)
+    batch = _batch(campaign, batch_id)
     if batch is None:
         return None
     if batch.imported_at is not None:
@@ -101,10 +140,58 @@ def confirm(campaign: Campaign, batch_id: int) -> Outcome | None:
         )
     invited = invitations.invite_many(campaign, batch.rows)
     batch.imported_at = utcnow()
-    finish("candidates_imported", "campaign", campaign.id, count=len(invited), batch=batch.id)
-    return Outcome(
-        _(
-            "%(n)s invitation(s) créée(s). Envoyez les e-mails quand vous êtes prêt.",
-            n=len(invited),
+    return len(invited)
+
+
+def _import_job(campaign: Campaign, batch: ImportBatch, user: User) -> int:
+    """The job importing ``batch`` (the one already queued or running for it, if any)."""
+    for job in db.session.scalars(
+        sa.select(Job).where(
+            Job.kind == IMPORT_KIND,
+            Job.organisation_id == campaign.organisation_id,
+            Job.status.in_(("queued", "running")),
+        )
+    ):
+        if (job.parameters or {}).get("batch_id") == batch.id:
+            return job.id
+    job = jobs.start(
+        IMPORT_KIND,
+        {"campaign_id": campaign.id, "batch_id": batch.id, "lines": len(batch.rows)},
+        language=str(get_locale() or "fr"),
+        organisation_id=campaign.organisation_id,
+        user=user,
+    )
+    return job.id
+
+
+@jobs.register(IMPORT_KIND, role="recruiter", label=_l("Import de candidats"))
+def import_in_background(job, progress) -> None:
+    """A large checked file imported by a worker: all or nothing, in the job's transaction."""
+    parameters = job.parameters
+    campaign = db.session.scalar(
+        sa.select(Campaign).where(
+            Campaign.id == parameters["campaign_id"],
+            Campaign.organisation_id == job.organisation_id,
         )
     )
+    if campaign is None:
+        raise jobs.JobFailed(_("Cette campagne n'existe plus."))
+    # Told before the import writes: on SQLite no other connection writes during it.
+    progress(0, parameters.get("lines"))
+    done = _invite_batch(campaign, parameters["batch_id"])
+    if done is None:
+        raise jobs.JobFailed(_("Ce fichier n'existe plus : envoyez-le à nouveau."))
+    if not isinstance(done, int):
+        raise jobs.JobFailed(done.message)
+    user = db.session.get(User, job.user_id) if job.user_id is not None else None
+    audit.record(
+        "candidates_imported",
+        "campaign",
+        campaign.id,
+        user=user,
+        organisation_id=campaign.organisation_id,
+        count=done,
+        batch=parameters["batch_id"],
+        job=job.id,
+    )
+    job.parameters = {**parameters, "summary": _imported_message(done)}

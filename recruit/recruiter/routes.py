@@ -239,9 +239,11 @@ def confirm_import(campaign_id: int, batch_id: int):
     """Create every invitation of a checked file, all or nothing, in one transaction."""
     campaign = access.campaign_or_404(campaign_id)
     _checked_button()
-    outcome = imports.confirm(campaign, access.id_or_404(batch_id))
+    outcome = imports.confirm(campaign, access.id_or_404(batch_id), current_user)
     if outcome is None:
         abort(404)
+    if isinstance(outcome, imports.Started):  # a large file: its job's page follows it
+        return redirect(url_for("jobs.job", job_id=outcome.job_id), 303)
     if outcome.resend:
         return _report(outcome, url_for(".import_candidates", campaign_id=campaign.id))
     return _report(outcome, _campaign_url(campaign.id))

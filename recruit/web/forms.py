@@ -75,3 +75,7 @@ class NoControlChars:
     def __call__(self, form, field) -> None:
         if isinstance(field.data, str) and has_control_chars(field.data, multiline=self.multiline):
             raise ValidationError(self.message or CONTROL_CHARS_MESSAGE)
+
+
+class PostButton(Form):
+    """A button that posts: only the CSRF token (start a job, retry it)."""

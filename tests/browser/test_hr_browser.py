@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import openpyxl
 import pytest
@@ -58,8 +59,19 @@ def test_dashboard_charts_and_excel_export(live_app, browser, hr_account, tmp_pa
     assert "Alpha de Cronbach" in page.inner_text("main")
     screenshot(page, "hr-1-dashboard")
     assert_accessible(page, "dashboard")
+    page.get_by_role("button", name="Excel (.xlsx)").click()  # a job: its page, then the file
+    page.wait_for_url(re.compile(r".*/jobs/\d+$"))
+    assert "Terminé." in page.inner_text("main")
+    screenshot(page, "hr-2-job-page")
+    assert_accessible(page, "job page")
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, locale="fr-FR")
+    phone.add_cookies(context.cookies())
+    small = phone.new_page()
+    small.goto(page.url)
+    screenshot(small, "hr-2-job-page-phone")
+    phone.close()
     with page.expect_download() as download:
-        page.get_by_role("button", name="Excel (.xlsx)").click()
+        page.get_by_role("button", name=re.compile("Télécharger recruit-export-")).click()
     path = tmp_path / "export.xlsx"
     download.value.save_as(path)
     book = openpyxl.load_workbook(path, read_only=True)

@@ -31,6 +31,7 @@ from recruit.data.models import (
     Decision,
     ImportBatch,
     Invitation,
+    Job,
     Organisation,
     OutboxMessage,
     User,
@@ -38,7 +39,8 @@ from recruit.data.models import (
     utcnow,
 )
 from recruit.extensions import db
-from recruit.services import apikeys, outbox
+from recruit.services import apikeys, jobs, outbox
+from recruit.services.exports import ExportFilters
 from recruit.services.invitations import find_organisation
 from tests.conftest import complete_invitation, csrf_from, make_invitation, random_responses
 from tests.helpers import PASSWORD, logged_in, login
@@ -148,6 +150,20 @@ ROUTES = [
                                                           None,            302, 200, 403, 200),
     Route("hr.export_xlsx",              "GET",  lambda w: {"campaign": [w.campaign]},
                                                           None,            302, 200, 403, 200),
+    Route("hr.export_csv",               "POST", lambda w: {"campaign": [w.campaign]},
+                                                          BUTTON,          302, 200, 403, 200),
+    Route("hr.export_xlsx",              "POST", lambda w: {"campaign": [w.campaign]},
+                                                          BUTTON,          302, 303, 403, 303),
+    # Jobs: A's export jobs are HR's (a recruiter gets 404, as for another organisation's).
+    Route("jobs.recent",                 "GET",  None,    None,            302, 200, 200, 200),
+    Route("jobs.job",                    "GET",  lambda w: {"job_id": w.job},
+                                                          None,            302, 200, 404, 200),
+    Route("jobs.status",                 "GET",  lambda w: {"job_id": w.job},
+                                                          None,            302, 200, 404, 200),
+    Route("jobs.download",               "GET",  lambda w: {"job_id": w.job},
+                                                          None,            302, 200, 404, 200),
+    Route("jobs.retry",                  "POST", lambda w: {"job_id": w.failed_job},
+                                                          BUTTON,          302, 303, 404, 303),
     Route("auth.api_keys",               "GET",  None,    None,            302, 403, 403, 200),
     Route("auth.api_keys",               "POST", None,    {"name": "ATS {role}"},
                                                                            302, 403, 403, 200),
@@ -213,6 +229,8 @@ class World:
     batch: int = 0  # a checked import, waiting for confirmation
     spare_user: int = 0  # a recruiter of A the admin may deactivate
     api_key: int = 0  # an API key of A
+    job: int = 0  # an export job of A's hr, done, with its file
+    failed_job: int = 0  # one that fails (no reference norm), every time it is retried
     emails: dict[str, str] = field(default_factory=dict)  # A's accounts per role
     b_campaign: int = 0
     b_done: int = 0
@@ -272,6 +290,14 @@ def build_world(app, tmp_path) -> World:
         db.session.add(batch)
         db.session.commit()
         w.batch = batch.id
+        hr = db.session.scalar(sa.select(User).where(User.email == w.emails["hr"]))
+        w.job = jobs.start_export(a.id, ExportFilters(), "csv", language="fr", user=hr).id
+        unavailable = ExportFilters(norm="reference")
+        w.failed_job = jobs.start_export(a.id, unavailable, "csv", language="fr", user=hr).id
+        assert [j.status for j in db.session.scalars(sa.select(Job).order_by(Job.id))] == [
+            "done",
+            "failed",
+        ]
     return w
 
 
@@ -293,6 +319,7 @@ def snapshot(app) -> dict[str, Any]:
             "batches": rows(ImportBatch.id, ImportBatch.imported_at),
             "api_keys": rows(ApiKey.id, ApiKey.revoked_at),
             "audit": rows(AuditEvent.id),
+            "jobs": rows(Job.id, Job.status, Job.attempts),
         }
 
 

@@ -37,7 +37,13 @@ from recruit.services.exports.columns import (
 )
 from recruit.services.exports.csv import CSV_CONTENT_TYPE, CSV_SEPARATORS, csv_chunks
 from recruit.services.exports.formulas import DANGEROUS_STARTS, neutralize
-from recruit.services.exports.frame import ExportContext, ExportFilters, day_bounds, export_frame
+from recruit.services.exports.frame import (
+    ExportContext,
+    ExportFilters,
+    count_rows,
+    day_bounds,
+    export_frame,
+)
 from recruit.services.exports.items import item_scores
 from recruit.services.exports.xlsx import (
     EXCEL_MAX_ROWS,
@@ -61,6 +67,7 @@ __all__ = [
     "ExportContext",
     "ExportFilters",
     "about_rows",
+    "count_rows",
     "csv_chunks",
     "day_bounds",
     "export_columns",

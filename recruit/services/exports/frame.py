@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from recruit.core import norms
 from recruit.core.bank import Bank
 from recruit.data import frames, questions
-from recruit.data.models import Campaign, Organisation, utcnow
+from recruit.data.models import Campaign, Invitation, Organisation, Result, utcnow
 from recruit.extensions import db
 from recruit.services import results
 from recruit.services.exports.columns import (
@@ -163,6 +163,26 @@ def _chosen_rows(
     frame = scored[keep.to_numpy()].assign(completed_at=completed[keep].dt.floor("s"))
     people = frames.people(organisation_id, filters.campaign_ids, start, end)
     return frame.merge(people, on="invitation_id", how="left")
+
+
+def count_rows(organisation_id: int, filters: ExportFilters) -> int:
+    """How many rows ``export_frame`` gives for these filters, by one count in the database
+    (to choose between a synchronous export and a job before building anything)."""
+    start, end = day_bounds(filters.date_from, filters.date_to)
+    query = (
+        sa.select(sa.func.count())
+        .select_from(Result)
+        .join(Invitation, Invitation.id == Result.invitation_id)
+        .join(Campaign, Campaign.id == Invitation.campaign_id)
+        .where(Campaign.organisation_id == organisation_id)
+    )
+    if filters.campaign_ids is not None:
+        query = query.where(Campaign.id.in_([int(i) for i in filters.campaign_ids]))
+    if start is not None:
+        query = query.where(Invitation.completed_at >= start)
+    if end is not None:
+        query = query.where(Invitation.completed_at < end)
+    return int(db.session.scalar(query) or 0)
 
 
 def _form_versions(frame: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,7 @@ formula.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -91,7 +91,11 @@ def _width(column: pd.Series, name: str) -> float:
 
 
 def _write_candidates(
-    worksheet, frame: pd.DataFrame, formats: _Formats, chunk_rows: int = 5000
+    worksheet,
+    frame: pd.DataFrame,
+    formats: _Formats,
+    chunk_rows: int = 5000,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     columns = list(frame.columns)
     for c, name in enumerate(columns):
@@ -118,6 +122,8 @@ def _write_candidates(
             for (c, write, fmt), value in zip(cells, row, strict=True):
                 if value is not None:
                     write(r, c, value, fmt)
+        if progress is not None:
+            progress(start + len(part))
 
 
 # --- The small sheets ----------------------------------------------------------------------
@@ -248,7 +254,12 @@ def _write_about(worksheet, context: ExportContext, formats: _Formats) -> None:
 
 
 def write_xlsx(
-    frame: pd.DataFrame, context: ExportContext, target, *, chunk_rows: int = 5000
+    frame: pd.DataFrame,
+    context: ExportContext,
+    target,
+    *,
+    chunk_rows: int = 5000,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     """The export as an XLSX workbook into ``target`` (a path or a binary file object).
 
@@ -256,6 +267,7 @@ def write_xlsx(
     their English names when the request is in English.
     xlsxwriter's constant_memory mode streams each row to a temporary file as it is written,
     so the workbook never sits in memory; text is neutralized and written as strings only.
+    ``progress(rows)`` is told the candidates written after each chunk (a job's progress).
     """
     if len(frame) + 1 > EXCEL_MAX_ROWS:
         # xlsxwriter would silently drop the rows beyond the sheet's last one.
@@ -269,7 +281,9 @@ def write_xlsx(
     with xlsxwriter.Workbook(target, options) as workbook:
         formats = _Formats(workbook)
         sheets = {key: str(name) for key, name in SHEETS.items()}
-        _write_candidates(workbook.add_worksheet(sheets["candidates"]), frame, formats, chunk_rows)
+        _write_candidates(
+            workbook.add_worksheet(sheets["candidates"]), frame, formats, chunk_rows, progress
+        )
         _write_scales(workbook.add_worksheet(sheets["scales"]), context, formats)
         _write_norms(workbook.add_worksheet(sheets["norms"]), context, formats)
         _write_items(workbook.add_worksheet(sheets["items"]), context, formats)
