@@ -44,7 +44,7 @@ def upgrade():
     op.create_index(
         'ix_invitations_campaign_id_created_at',
         'invitations',
-        ['campaign_id', 'created_at'],
+        ['campaign_id', 'created_at', 'status', 'started_at', 'expires_at'],
         unique=False,
     )
     # Item scores of earlier results stay None (they are re-derived from the answers until

@@ -81,29 +81,95 @@ def _minutes(dialect: str, start, end):
     return (sa.func.julianday(end) - sa.func.julianday(start)) * 1440.0
 
 
-def funnel(campaign_ids: Sequence[int], period: Period) -> Funnel:
-    """Counts of the invitations created in the period, counted by the database, and the
-    median time taken by those who completed (their durations are the only rows read)."""
-    where = _invitations(campaign_ids, period)
+@dataclass(frozen=True)
+class Tally:
+    """The invitations created in the period, counted in one pass by the database: by state
+    (completed, revoked, expired, or live: pending or started and not expired), and, for those
+    who started without finishing, by the last page they saved (0: none)."""
+
+    states: dict[str, int]
+    started: int
+    stopped_after: dict[int, int]
+
+    @property
+    def invited(self) -> int:
+        return sum(self.states.values())
+
+
+def tally(campaign_ids: Sequence[int], period: Period) -> Tally:
     now = utcnow()
-    live = Invitation.status.in_(["pending", "started"])
-    counts = db.session.execute(
+    last_saved = (
+        sa.select(sa.func.max(PageTime.page))
+        .where(PageTime.invitation_id == Invitation.id)
+        .correlate(Invitation)
+        .scalar_subquery()
+    )
+    started = Invitation.started_at.is_not(None)
+    stopped = sa.and_(started, Invitation.status != "completed")
+    each = (
         sa.select(
-            sa.func.count(),
-            sa.func.count(Invitation.started_at),
-            sa.func.count().filter(Invitation.status == "completed"),
-            sa.func.count().filter(live, Invitation.expires_at <= now),
-            sa.func.count().filter(Invitation.status == "revoked"),
-        ).where(*where)
-    ).one()
-    invited, started, completed, expired, revoked = (int(c or 0) for c in counts)
-    if not invited:
+            sa.case(
+                (Invitation.status.in_(("completed", "revoked")), Invitation.status),
+                (Invitation.expires_at <= now, "expired"),
+                else_="live",
+            ).label("state"),
+            sa.case((started, 1), else_=0).label("started"),
+            sa.case(
+                (stopped, sa.func.coalesce(last_saved, 0)),
+                else_=-1,
+            ).label("saved"),
+        )
+        .where(*_invitations(campaign_ids, period))
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(each.c.state, each.c.started, each.c.saved, sa.func.count()).group_by(
+            each.c.state, each.c.started, each.c.saved
+        )
+    ).all()
+    states: dict[str, int] = {}
+    after: dict[int, int] = {}
+    begun = 0
+    for state, has_started, saved, count in rows:
+        states[state] = states.get(state, 0) + int(count)
+        begun += int(count) if has_started else 0
+        if int(saved) >= 0:
+            after[int(saved)] = after.get(int(saved), 0) + int(count)
+    return Tally(states, begun, after)
+
+
+def funnel(
+    organisation_id: int, campaign_ids: Sequence[int], period: Period, counted: Tally, stamp
+) -> Funnel:
+    """The funnel of the invitations ``counted`` (see ``tally``), and the median time taken by
+    those who completed: their durations are read only when the campaigns' results moved
+    (``stamp``: scorecache.stamp of the campaigns), kept per process otherwise."""
+    if not counted.invited:
         return Funnel(0, 0, 0, 0, 0, 0, None)
+    where = _invitations(campaign_ids, period)
     emailed = db.session.scalar(
         sa.select(sa.func.count(sa.distinct(OutboxMessage.invitation_id)))
         .join(Invitation, Invitation.id == OutboxMessage.invitation_id)
         .where(*where, OutboxMessage.kind == "invitation", OutboxMessage.status == "sent")
     )
+    kept = scorecache.memo("median_minutes")
+    key = (organisation_id, tuple(sorted(campaign_ids)), *period.bounds())
+    known = kept.get(key)
+    if known is None or known[0] != stamp:
+        known = (stamp, _median_minutes(where))
+        kept[key] = known
+    return Funnel(
+        invited=counted.invited,
+        emailed=int(emailed or 0),
+        started=counted.started,
+        completed=counted.states.get("completed", 0),
+        expired=counted.states.get("expired", 0),
+        revoked=counted.states.get("revoked", 0),
+        median_minutes=known[1],
+    )
+
+
+def _median_minutes(where: list) -> float | None:
     dialect = db.session.get_bind().dialect.name
     taken = (
         db.session.connection()
@@ -119,39 +185,18 @@ def funnel(campaign_ids: Sequence[int], period: Period) -> Funnel:
         .all()
     )
     minutes = np.asarray(taken, dtype="float64")
-    return Funnel(
-        invited=invited,
-        emailed=int(emailed or 0),
-        started=started,
-        completed=completed,
-        expired=expired,
-        revoked=revoked,
-        median_minutes=float(np.median(minutes)) if len(minutes) else None,
-    )
+    return float(np.median(minutes)) if len(minutes) else None
 
 
-def drop_off(campaign_ids: Sequence[int], period: Period, page_count: int) -> list[tuple[int, int]]:
+def drop_off(counted: Tally, page_count: int) -> list[tuple[int, int]]:
     """Where candidates who started but did not finish stopped: (page, how many).
 
     A candidate stopped on the page after the last one they saved (page 1 if they saved none).
     """
-    last_saved = (
-        sa.select(sa.func.max(PageTime.page))
-        .where(PageTime.invitation_id == Invitation.id)
-        .correlate(Invitation)
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        sa.select(sa.func.coalesce(last_saved, 0), sa.literal(1)).where(
-            *_invitations(campaign_ids, period),
-            Invitation.started_at.is_not(None),
-            Invitation.status != "completed",
-        )
-    ).all()
     counts: dict[int, int] = {}
-    for saved, count in rows:
-        page = min(int(saved) + 1, page_count)
-        counts[page] = counts.get(page, 0) + int(count)
+    for saved, count in counted.stopped_after.items():
+        page = min(saved + 1, page_count)
+        counts[page] = counts.get(page, 0) + count
     return [(page, counts.get(page, 0)) for page in range(1, page_count + 1)]
 
 
@@ -221,13 +266,13 @@ class CampaignScores:
 
 
 def campaign_scores(
-    organisation_id: int, campaigns: Sequence[Campaign], period: Period
+    organisation_id: int, campaigns: Sequence[Campaign], period: Period, stamp: tuple
 ) -> list[CampaignScores]:
     """Each campaign's scores summary, computed from its own scores and kept per process while
     they stay the same (services.scorecache's stamps): a dashboard over a million tests reads
     only the campaigns whose results moved. Campaigns with no completed test are left out."""
     low, high = period.bounds()
-    stamps = scorecache.campaign_stamps(organisation_id, [c.id for c in campaigns])
+    stamps = scorecache.campaign_stamps(stamp)
     kept = scorecache.memo("campaign_scores")
     summaries = []
     for campaign in campaigns:
@@ -326,7 +371,9 @@ def dashboard(
     campaigns = selected_campaigns(organisation_id, campaign_ids)
     ids = [c.id for c in campaigns]
     page_count = max((bank.get(c.form_id, c.language).page_count for c in campaigns), default=1)
-    scores = campaign_scores(organisation_id, campaigns, period)
+    stamp = scorecache.stamp(organisation_id, ids)
+    scores = campaign_scores(organisation_id, campaigns, period, stamp)
+    counted = tally(ids, period)
     present = {scale for summary in scores for scale in summary.raw}
     ordered = ["composite"] + [
         s for c in campaigns for s in bank.get(c.form_id, c.language).scale_ids
@@ -335,8 +382,8 @@ def dashboard(
     data = Dashboard(
         campaigns=campaigns,
         period=period,
-        funnel=funnel(ids, period),
-        drop_off=drop_off(ids, period, page_count),
+        funnel=funnel(organisation_id, ids, period, counted, stamp),
+        drop_off=drop_off(counted, page_count),
         scores=scores,
         scales=scales,
         differences=pool_differences(scores, scales),

@@ -260,7 +260,7 @@ def campaigns_summary(bank: Bank, form: Form, campaign_ids: Sequence[int]) -> Su
             sa.func.count(),
             sa.func.max(Result.scored_at),
         )
-        .where(Result.campaign_id.in_(ids), Result.form_id == form.form)
+        .where(Result.campaign_id.in_(ids))  # a campaign's results are of its form
         .group_by(Result.campaign_id, Result.form_version)
     ).all()
     kept = db.session.execute(

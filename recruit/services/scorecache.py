@@ -87,10 +87,10 @@ def cache() -> FrameCache:
     return kept
 
 
-def campaign_stamps(organisation_id: int, campaign_ids: Sequence[int] | None) -> dict[int, tuple]:
-    """Each campaign's part of ``stamp``: its row and its results' count, latest scored_at and
-    highest id (what its own scores on its own norm were computed from)."""
-    campaigns, counts, _reference = stamp(organisation_id, campaign_ids)
+def campaign_stamps(whole: tuple) -> dict[int, tuple]:
+    """Each campaign's part of a ``stamp``: its row and its results' count, latest scored_at
+    and highest id (what its own scores on its own norm were computed from)."""
+    campaigns, counts, _reference = whole
     by_campaign = {row[0]: row for row in counts}
     return {row[0]: (row, by_campaign.get(row[0])) for row in campaigns}
 
