@@ -332,3 +332,12 @@ def test_large_imports_and_csv_exports_run_as_jobs(app, acme):
         job = db.session.scalar(sa.select(Job).where(Job.kind == "import"))
         user = db.session.scalar(sa.select(User).where(User.role == "recruiter"))
         assert job.status == "done" and job.user_id == user.id and job.rows_total == 3
+
+
+@pytest.mark.parametrize("job_id", [2**31, 10**17])
+def test_an_id_past_the_columns_range_is_a_404(app, job_id):
+    key = api_key(app)
+    response = app.test_client().get(f"/api/v1/exports/{job_id}", headers=bearer(key))
+    assert response.status_code == 404
+    hr = logged_in(app, make_user(app, "hr"))
+    assert hr.get(f"/jobs/{job_id}").status_code == 404

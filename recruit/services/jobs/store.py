@@ -94,13 +94,21 @@ def _visible_to(user: User):
     return clauses
 
 
+# Ids are 32-bit columns: a larger one names no job (and PostgreSQL refuses to compare it).
+MAX_JOB_ID = 2**31 - 1
+
+
 def for_user(job_id: int, user: User) -> Job | None:
     """The job if ``user`` may see it; None for another organisation's or role's (a 404)."""
+    if not 1 <= job_id <= MAX_JOB_ID:
+        return None
     return db.session.scalar(sa.select(Job).where(Job.id == job_id, *_visible_to(user)))
 
 
 def for_api(job_id: int, organisation_id: int, kind: str = "export") -> Job | None:
     """An export job of the API key's organisation; None otherwise (a 404)."""
+    if not 1 <= job_id <= MAX_JOB_ID:
+        return None
     return db.session.scalar(
         sa.select(Job).where(
             Job.id == job_id, Job.organisation_id == organisation_id, Job.kind == kind
