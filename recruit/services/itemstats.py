@@ -22,7 +22,6 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from flask import current_app
 
 from recruit.core import scoring
 from recruit.core.bank import Bank, Form
@@ -37,7 +36,7 @@ from recruit.data.models import (
     utcnow,
 )
 from recruit.extensions import db
-from recruit.services import results
+from recruit.services import results, scorecache
 
 BATCH = 5000
 # Option counts of one item: option id -> [best, worst, chosen, rating sum].
@@ -287,7 +286,7 @@ def campaigns_summary(bank: Bank, form: Form, campaign_ids: Sequence[int]) -> Su
         for row in kept
         if row.current_version == form.version
     }
-    memo = _decoded()
+    memo = scorecache.memo("item_sums", MEMO_SIZE)
     for campaign_id, version, count, latest in groups:
         stamp = _stamp(count, latest)
         row = cached.get((campaign_id, version))
@@ -307,19 +306,12 @@ def campaigns_summary(bank: Bank, form: Form, campaign_ids: Sequence[int]) -> Su
                 )
         else:
             part = _rebuild(bank, form, campaign_id, version, stamp)
-        if len(memo) >= MEMO_SIZE:
-            memo.clear()
         memo[key] = (stamp, part)
         summary.add(part)
     return summary
 
 
 MEMO_SIZE = 20_000  # decoded per-campaign sums kept per process (a few kB each)
-
-
-def _decoded() -> dict:
-    """This app's decoded sums, by (campaign, form version, bank version): (stamp, Summary)."""
-    return current_app.extensions.setdefault("recruit.itemstats", {})
 
 
 def _rebuild(bank: Bank, form: Form, campaign_id: int, version: str, stamp: str) -> Summary:
