@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -84,15 +85,41 @@ def with_people(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.merge(current_decisions(ids), on="invitation_id", how="left")
 
 
+def _rank(entry) -> pd.Series:
+    """Each row's rank on the composite T-score (1 = best, ties share the best rank), kept
+    with the entry."""
+    return entry.derived(
+        "rank",
+        lambda: entry.frame["composite_t"].rank(method="min", ascending=False).astype("Int64"),
+    )
+
+
+def _positions(entry) -> pd.Index:
+    """The rows' invitation ids, to find a row's position at once."""
+    return entry.derived("positions", lambda: pd.Index(entry.frame["invitation_id"]))
+
+
+def _row(entry, invitation_id: int) -> pd.Series | None:
+    """One invitation's row with its rank, or None when it has no completed test here."""
+    position = _positions(entry).get_indexer([invitation_id])[0]
+    if position < 0:
+        return None
+    row = entry.frame.iloc[position].copy()
+    row["rank"] = _rank(entry).iloc[position]
+    return row
+
+
 def ranked(
     organisation_id: int, campaign_ids: Sequence[int], norm: str, *, people: bool = True
 ) -> tuple[pd.DataFrame, results.NormInfo]:
     """Completed candidates of the campaigns on the chosen norm, ranked by the composite, with
-    who they are (``with_people``) unless ``people`` is False."""
-    frame, info = results.normalized_scores(organisation_id, campaign_ids, norm=norm)
+    who they are (``with_people``) unless ``people`` is False (a copy: the caller may change
+    it)."""
+    entry = results.scored(organisation_id, campaign_ids, norm=norm)
+    frame, info = entry.frame, entry.extra
     if frame.empty:
         return frame.assign(rank=[], name=[], email=[], external_id=[], decision=[]), info
-    frame["rank"] = frame["composite_t"].rank(method="min", ascending=False).astype("Int64")
+    frame = frame.assign(rank=_rank(entry))
     return (with_people(frame) if people else frame), info
 
 
@@ -101,6 +128,30 @@ def _sort_key(column: pd.Series) -> pd.Series:
     if column.name in ("name", "campaign", "decision"):
         return column.astype("string").str.casefold()
     return column
+
+
+def _sorted(frame: pd.DataFrame, sort: str, descending: bool) -> pd.DataFrame:
+    """The frame sorted by ``sort`` (when it is one of its columns), ties by rank."""
+    if sort not in frame.columns:
+        return frame
+    return frame.sort_values(
+        [sort, "rank"], ascending=[not descending, True], na_position="last", key=_sort_key
+    )
+
+
+def _order(entry, sort: str, descending: bool) -> np.ndarray:
+    """The rows' positions in the order asked for, kept with the entry (sorting 400,000 rows
+    on every page would cost more than the page)."""
+
+    def compute() -> np.ndarray:
+        frame = entry.frame
+        columns = {"rank": _rank(entry).array}
+        if sort != "rank" and sort in frame.columns:
+            columns[sort] = frame[sort].array
+        slim = pd.DataFrame(columns, index=np.arange(len(frame)))
+        return _sorted(slim, sort, descending).index.to_numpy()
+
+    return entry.derived(("order", sort, descending), compute)
 
 
 def shortlist(
@@ -115,22 +166,50 @@ def shortlist(
     page_size: int = PAGE_SIZE,
 ) -> Shortlist:
     """One page of the ranked candidates, sorted by any column, filtered by minimum T-scores."""
-    by_person = sort in PERSON_COLUMNS
-    frame, info = ranked(organisation_id, campaign_ids, norm, people=by_person)
-    scales = results.scale_columns(frame) if not frame.empty else [results.frames.COMPOSITE]
+    if sort in PERSON_COLUMNS:  # names and decisions change without the scores: read them all
+        return _people_shortlist(
+            organisation_id, campaign_ids, norm, sort, descending, minimums, page, page_size
+        )
+    entry = results.scored(organisation_id, campaign_ids, norm=norm)
+    frame, info = entry.frame, entry.extra
+    if frame.empty:
+        return _paged(
+            ranked(organisation_id, campaign_ids, norm, people=False)[0], info, page, page_size
+        )
+    order = _order(entry, sort, descending)
+    keep = np.ones(len(frame), dtype=bool)
+    for scale, minimum in (minimums or {}).items():
+        if f"{scale}_t" in frame.columns:
+            keep &= (frame[f"{scale}_t"] >= minimum).fillna(False).to_numpy(dtype=bool)
+    if not keep.all():
+        order = order[keep[order]]
+    total = len(order)
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 1), pages)
+    shown = order[(page - 1) * page_size : page * page_size]
+    rows = frame.iloc[shown].assign(rank=_rank(entry).iloc[shown].array)
+    if not rows.empty:
+        rows = with_people(rows)
+    return Shortlist(rows, total, pages, page, results.scale_columns(frame), info)
+
+
+def _people_shortlist(
+    organisation_id, campaign_ids, norm, sort, descending, minimums, page, page_size
+) -> Shortlist:
+    """A shortlist sorted by a person's name, email, external id or decision."""
+    frame, info = ranked(organisation_id, campaign_ids, norm, people=True)
     for scale, minimum in (minimums or {}).items():
         if f"{scale}_t" in frame.columns:
             frame = frame[frame[f"{scale}_t"] >= minimum]
-    if sort in frame.columns:
-        frame = frame.sort_values(
-            [sort, "rank"], ascending=[not descending, True], na_position="last", key=_sort_key
-        )
+    return _paged(_sorted(frame, sort, descending), info, page, page_size)
+
+
+def _paged(frame: pd.DataFrame, info, page: int, page_size: int) -> Shortlist:
+    scales = results.scale_columns(frame) if not frame.empty else [results.frames.COMPOSITE]
     total = len(frame)
     pages = max(1, -(-total // page_size))
     page = min(max(page, 1), pages)
     rows = frame.iloc[(page - 1) * page_size : page * page_size]
-    if not by_person and not rows.empty:
-        rows = with_people(rows)
     return Shortlist(rows, total, pages, page, scales, info)
 
 
@@ -234,14 +313,14 @@ class CandidatePage:
 
 def candidate_page(organisation_id: int, invitation: Invitation) -> CandidatePage:
     """Everything the candidate's page shows, scores ranked within their campaign."""
-    frame, info = ranked(organisation_id, [invitation.campaign_id], "campaign", people=False)
-    row = frame[frame["invitation_id"] == invitation.id]
+    entry = results.scored(organisation_id, [invitation.campaign_id], norm="campaign")
+    row = _row(entry, invitation.id) if not entry.frame.empty else None
     campaign = invitation.campaign
     form = questions.form_of(campaign)
     return CandidatePage(
-        row=None if row.empty else row.iloc[0],
-        pool_size=len(frame),
-        info=info,
+        row=row,
+        pool_size=len(entry.frame),
+        info=entry.extra,
         bank_form=form,
         labels=results.scale_labels(form),
         history=decision_history(invitation),
@@ -322,16 +401,19 @@ def comparison(organisation_id: int, invitations: Sequence[Invitation], norm: st
     """Finished candidates of one questionnaire compared on ``norm``, in the order given."""
     first = invitations[0].campaign
     form = questions.form_of(first)
-    frame, info = ranked(
-        organisation_id, sorted({i.campaign_id for i in invitations}), norm, people=False
-    )
-    frame = frame.set_index("invitation_id")
+    entry = results.scored(organisation_id, sorted({i.campaign_id for i in invitations}), norm=norm)
+    people = []
+    for invitation in invitations:
+        row = _row(entry, invitation.id) if not entry.frame.empty else None
+        if row is None:
+            raise KeyError(invitation.id)
+        people.append((invitation, row.drop("invitation_id").rename(invitation.id)))
     return Comparison(
-        people=[(inv, frame.loc[inv.id]) for inv in invitations],
+        people=people,
         scale_ids=[results.COMPOSITE, *form.scale_ids],
         labels=results.scale_labels(form),
         items=compare_items(form, invitations),
-        info=info,
+        info=entry.extra,
     )
 
 

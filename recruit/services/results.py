@@ -369,13 +369,28 @@ def normalized_scores(
     ``norm``: ``campaign`` (each campaign is its own pool), ``pooled`` (all chosen campaigns
     together) or ``reference`` (the organisation's stored reference norm of each form).
     Returns frames.scores' columns plus, for the composite and every scale ``s``, the columns
-    of norms.apply_norms, and ``norm_pool`` (the pool each row was compared with). Served from
-    the app's scorecache while the scores it is computed from stay the same.
+    of norms.apply_norms, and ``norm_pool`` (the pool each row was compared with), by
+    invitation id. A copy of what ``scored`` keeps: the caller may change it.
     """
+    entry = scored(organisation_id, campaign_ids, norm=norm, method=method, min_pool=min_pool)
+    return entry.frame.copy(), entry.extra
+
+
+def scored(
+    organisation_id: int,
+    campaign_ids: Sequence[int] | None = None,
+    *,
+    norm: str = "campaign",
+    method: str = "standard",
+    min_pool: int = 30,
+) -> scorecache.Entry:
+    """``normalized_scores``' frame and NormInfo (``.frame``, ``.extra``) as the app's
+    scorecache keeps them while the scores they come from stay the same, with what pages
+    derive from them (``.derived``): shared between requests, read-only."""
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}")
     chosen = None if campaign_ids is None else tuple(sorted({int(i) for i in campaign_ids}))
-    return scorecache.cache().get(
+    return scorecache.cache().entry(
         (organisation_id, chosen, norm, method, min_pool),
         scorecache.stamp(organisation_id, chosen),
         lambda: _normalized(organisation_id, chosen, norm, method, min_pool),

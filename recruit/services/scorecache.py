@@ -33,18 +33,70 @@ DEFAULT_MAX_ROWS = 600_000
 _EXTENSION = "recruit.scorecache"
 
 
-class FrameCache:
-    """A least-recently-used map of key -> (stamp, frame), bounded by the frames' total rows.
+class Entry:
+    """A computed frame, its companion (the norm's description) and what was derived from it.
 
-    ``get`` returns a copy, so callers may add columns or filter as they like; a frame larger
-    than the bound is computed and returned, never kept. Thread-safe (gthread workers).
+    The frame is shared by every request served from the cache: read it, never change it
+    (``FrameCache.get`` hands out copies for callers that do). ``derived`` keeps what a page
+    computes from the whole frame (ranks, a sort order, an index by invitation) under the same
+    stamp, so that a second request pays only for its own rows.
+    """
+
+    __slots__ = ("extra", "frame", "stamp", "_derived", "_lock")
+
+    def __init__(self, stamp: Hashable, frame: pd.DataFrame, extra: object):
+        self.stamp, self.frame, self.extra = stamp, frame, extra
+        self._derived: dict[Hashable, object] = {}
+        self._lock = threading.Lock()
+
+    def derived(self, name: Hashable, compute: Callable[[], object]) -> object:
+        """``compute()``, made once per entry and kept with it (never change what it returns)."""
+        with self._lock:
+            if name in self._derived:
+                return self._derived[name]
+        value = compute()
+        with self._lock:
+            return self._derived.setdefault(name, value)
+
+
+class FrameCache:
+    """A least-recently-used map of key -> Entry, bounded by the frames' total rows.
+
+    ``entry`` returns the shared entry (read-only); ``get`` a copy of its frame, so callers may
+    add columns or filter as they like. A frame larger than the bound is computed and returned,
+    never kept. Thread-safe (gthread workers).
     """
 
     def __init__(self, max_rows: int = DEFAULT_MAX_ROWS):
         self.max_rows = max_rows
-        self._frames: OrderedDict[Hashable, tuple[Hashable, pd.DataFrame, object]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self._rows = 0
         self._lock = threading.Lock()
+
+    def entry(
+        self,
+        key: Hashable,
+        stamp: Hashable,
+        compute: Callable[[], tuple[pd.DataFrame, object]],
+    ) -> Entry:
+        """The entry for ``key`` computed under ``stamp`` (computed now if it is not kept)."""
+        with self._lock:
+            kept = self._entries.get(key)
+            if kept is not None and kept.stamp == stamp:
+                self._entries.move_to_end(key)
+                return kept
+        made = Entry(stamp, *compute())
+        if len(made.frame) <= self.max_rows:
+            with self._lock:
+                old = self._entries.pop(key, None)
+                if old is not None:
+                    self._rows -= len(old.frame)
+                self._entries[key] = made
+                self._rows += len(made.frame)
+                while self._rows > self.max_rows and self._entries:
+                    _key, dropped = self._entries.popitem(last=False)
+                    self._rows -= len(dropped.frame)
+        return made
 
     def get(
         self,
@@ -52,28 +104,13 @@ class FrameCache:
         stamp: Hashable,
         compute: Callable[[], tuple[pd.DataFrame, object]],
     ) -> tuple[pd.DataFrame, object]:
-        """The frame and its companion (the norm's description) for ``key`` under ``stamp``."""
-        with self._lock:
-            kept = self._frames.get(key)
-            if kept is not None and kept[0] == stamp:
-                self._frames.move_to_end(key)
-                return kept[1].copy(), kept[2]
-        frame, extra = compute()
-        if len(frame) <= self.max_rows:
-            with self._lock:
-                old = self._frames.pop(key, None)
-                if old is not None:
-                    self._rows -= len(old[1])
-                self._frames[key] = (stamp, frame.copy(), extra)
-                self._rows += len(frame)
-                while self._rows > self.max_rows and self._frames:
-                    _key, (_stamp, dropped, _extra) = self._frames.popitem(last=False)
-                    self._rows -= len(dropped)
-        return frame, extra
+        """A copy of the frame for ``key`` under ``stamp``, and its companion."""
+        made = self.entry(key, stamp, compute)
+        return made.frame.copy(), made.extra
 
     def clear(self) -> None:
         with self._lock:
-            self._frames.clear()
+            self._entries.clear()
             self._rows = 0
 
 

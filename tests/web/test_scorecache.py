@@ -119,3 +119,65 @@ def test_the_cache_is_bounded_by_rows():
     assert calls == [3, 3, 3, 9, 9]
     kept.get("a", 2, compute(3))  # a new stamp: computed again
     assert calls[-1] == 3 and len(calls) == 6
+
+
+def expected_order(frame: pd.DataFrame, sort: str, descending: bool, minimum: float | None):
+    """Invitation ids in the shortlist's order, worked out row by row: ranked on the composite
+    T (ties share the better rank), sorted by ``sort`` with ties by rank then by invitation,
+    rows without a value last, keeping those at or above ``minimum`` on the composite T."""
+    rows = frame.to_dict("records")
+    t = [r["composite_t"] for r in rows]
+    for r in rows:
+        value = r["composite_t"]
+        r["rank"] = None if pd.isna(value) else 1 + sum(1 for x in t if x > value)
+    if minimum is not None:
+        rows = [r for r in rows if not pd.isna(r["composite_t"]) and r["composite_t"] >= minimum]
+    rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["invitation_id"]))
+    valued = [r for r in rows if not pd.isna(r[sort])]
+    empty = [r for r in rows if pd.isna(r[sort])]
+    text = isinstance(valued[0][sort], str) if valued else False
+    valued.sort(key=lambda r: r[sort].casefold() if text else r[sort], reverse=descending)
+    return [r["invitation_id"] for r in valued + empty]
+
+
+def test_shortlist_pages_from_the_kept_order_are_those_sorted_afresh(app, pools):
+    from recruit.recruiter import shortlist
+
+    chosen = [pools["Lyon"], pools["Nice"]]
+    asked = [
+        ("rank", False, None),
+        ("rank", True, None),
+        ("composite_t", True, None),
+        ("campaign", False, None),
+        ("completed_at", True, 45.0),
+        ("rank", False, 50.0),
+    ]
+    for round_ in range(2):
+        with app.app_context():
+            organisation_id = invitations.find_organisation("Acme").id
+            fresh, _info = from_scratch(organisation_id, chosen, "pooled")
+            for sort, descending, minimum in asked:
+                wanted = expected_order(fresh, sort, descending, minimum)
+                served = []
+                for page in (1, 2, 3, 4, 5):
+                    listed = shortlist.shortlist(
+                        organisation_id,
+                        chosen,
+                        norm="pooled",
+                        sort=sort,
+                        descending=descending,
+                        minimums=None if minimum is None else {"composite": minimum},
+                        page=page,
+                        page_size=2,
+                    )
+                    assert listed.total == len(wanted)
+                    if page <= listed.pages:
+                        served += [int(i) for i in listed.rows["invitation_id"]]
+                        ranks = dict(
+                            zip(listed.rows["invitation_id"], listed.rows["rank"], strict=True)
+                        )
+                        by_id = fresh.set_index("invitation_id")["composite_t"]
+                        for invitation_id, rank in ranks.items():
+                            assert rank == 1 + int((by_id > by_id[invitation_id]).sum())
+                assert served == wanted, (sort, descending, minimum)
+        complete(app, "Nice", 2, 10 + round_)  # new tests: the kept order must follow
