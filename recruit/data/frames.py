@@ -7,6 +7,7 @@ column lists (``TEST_COLUMNS``, ``SCORE_COLUMNS``, ``PERSON_COLUMNS``) and the e
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -46,13 +47,65 @@ PERSON_COLUMNS = list(_PEOPLE)
 def _read(query) -> pd.DataFrame:
     """The rows of a select as a frame, built column by column from plain tuples (pandas'
     from_records over SQLAlchemy rows probes every row for attributes: 5 to 10 times slower),
-    through the Core connection (the ORM's row loading costs as much again)."""
-    result = db.session.connection().execute(query)  # Core: no ORM row loading
+    through the Core connection (the ORM's row loading costs as much again). On PostgreSQL the
+    rows come through COPY as CSV, parsed by pandas' C reader (``_copied``): the same frame,
+    ten times faster over hundreds of thousands of rows."""
+    connection = db.session.connection()  # Core: no ORM row loading
+    if connection.dialect.name == "postgresql":
+        return _copied(connection, query)
+    return _rows(connection, query)
+
+
+def _rows(connection: sa.Connection, query) -> pd.DataFrame:
+    """``_read`` row by row, on any database."""
+    result = connection.execute(query)
     names = list(result.keys())
     rows = result.all()
     if not rows:
         return pd.DataFrame(columns=names)
     return pd.DataFrame(dict(zip(names, zip(*rows, strict=True), strict=True)), columns=names)
+
+
+_NULL = "\\N"  # how COPY writes NULL, apart from an empty text
+
+
+def _copied(connection: sa.Connection, query) -> pd.DataFrame:
+    """``_read`` on PostgreSQL: ``COPY (query) TO STDOUT`` as CSV into pandas, with each column
+    typed as the row-by-row reading types it (text as str, timestamps as datetime64[us], and a
+    column with no value at all as None), so that both give equal frames."""
+    compiled = query.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    names = [column.name for column in query.selected_columns]
+    kinds = {column.name: column.type for column in query.selected_columns}
+    buffer = io.BytesIO()
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        statement = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv, NULL '{_NULL}')"
+        with cursor.copy(statement, compiled.params) as copy:
+            for block in copy:
+                buffer.write(block)
+    finally:
+        cursor.close()
+    if not buffer.tell():
+        return pd.DataFrame(columns=names)
+    buffer.seek(0)
+    text = [n for n, kind in kinds.items() if isinstance(kind, sa.String)]
+    frame = pd.read_csv(
+        buffer,
+        header=None,
+        names=names,
+        dtype=dict.fromkeys(text, str),
+        na_values=[_NULL],
+        keep_default_na=False,
+    )
+    for name, kind in kinds.items():
+        column = frame[name]
+        if not column.notna().any():
+            frame[name] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
+        elif isinstance(kind, sa.DateTime):
+            frame[name] = pd.to_datetime(column, format="ISO8601").astype("datetime64[us]")
+    return frame
 
 
 def scores(organisation_id: int, campaign_ids: Sequence[int] | None = None) -> pd.DataFrame:
@@ -79,8 +132,7 @@ def scores(organisation_id: int, campaign_ids: Sequence[int] | None = None) -> p
     long = _read(
         sa.select(Result.invitation_id, ScaleScore.scale_id, ScaleScore.value)
         .join(ScaleScore, ScaleScore.result_id == Result.id)
-        .join(Invitation, Invitation.id == Result.invitation_id)
-        .join(Campaign, Campaign.id == Invitation.campaign_id)
+        .join(Campaign, Campaign.id == Result.campaign_id)  # a result keeps its campaign
         .where(*where)
     )
     wide = long.pivot(index="invitation_id", columns="scale_id", values="value")
