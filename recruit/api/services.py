@@ -254,9 +254,10 @@ def campaign_results(
             field="norm",
         )
     try:
-        frame, info = results.normalized_scores(campaign.organisation_id, [campaign.id], norm=norm)
+        entry = results.scored(campaign.organisation_id, [campaign.id], norm=norm)
     except results.NormUnavailable as exc:
         raise ApiError(409, "norm_unavailable", str(exc), field="norm") from None
+    frame, info = entry.frame, entry.extra  # shared with other requests: read only
     # The score columns: the composite and each scale, each with its normalized columns.
     scales = [c for c in results.scale_columns(frame) if f"{c}_z" in frame.columns]
     total = len(frame)
