@@ -218,6 +218,20 @@ def test_outlier_markers_are_counted_per_pool():
     assert len(of_class(root, "outlier")) == 2
 
 
+def test_outliers_at_one_drawn_position_share_one_marker_that_counts_them():
+    # 4,000 values in a tight box, then 300 low outliers at 0 and 200 high ones at 100 (60 of
+    # them a hair apart, at 100 +/- 1e-9: the same hundredth of a pixel on the chart).
+    values = [50 + (i % 5) for i in range(4000)] + [0] * 300 + [100] * 140
+    values += [100 - 1e-9, 100 + 1e-9] * 30
+    stats = five_numbers(values)
+    assert len(stats["outliers"]) == 500
+    root = box_chart([("Grand magasin", values)], low=0, high=100)
+    markers = of_class(root, "outlier", 0)
+    x = axis_map(root)
+    assert [float(m.get("cx")) for m in markers] == [close(x(0)), close(x(100))]
+    assert [int(m.get("data-count", 1)) for m in markers] == [300, 200]
+
+
 def test_the_axis_covers_the_given_range_with_round_ticks():
     root = box_chart([("A", [30, 40, 50])], low=0, high=100)
     assert tick_values(root) == [0, 20, 40, 60, 80, 100]
@@ -556,7 +570,8 @@ def test_any_finite_input_gives_a_well_formed_box_chart(pools, bounds, label):
     all_coordinates_finite(root)
     full = [s for s in (five_numbers(v) for _, v in pools) if s["n"]]
     assert len(of_class(root, "box")) == len(full)
-    assert len(of_class(root, "outlier")) == sum(len(s["outliers"]) for s in full)
+    drawn = of_class(root, "outlier")
+    assert sum(int(m.get("data-count", 1)) for m in drawn) == sum(len(s["outliers"]) for s in full)
     assert len(of_class(root, "missing")) == len(pools) - len(full)
     ticks = tick_values(root)
     assert len(ticks) >= 2 and ticks == sorted(ticks)
