@@ -243,11 +243,10 @@ class Result(db.Model):
     )
 
 
+# The item sums' and the score cache's stamps are read from this index alone.
 sa.Index(
-    "ix_results_campaign_id_form_version_scored_at",
-    Result.campaign_id,
-    Result.form_version,
-    Result.scored_at,
+    "ix_results_campaign_id_form_version_scored_at_id",
+    *(Result.campaign_id, Result.form_version, Result.scored_at, Result.id),
 )
 # A campaign's invitations, newest first (its page), and those created in a period: the
 # dashboard's funnel is counted from this index alone (it holds every column the count reads).

@@ -5,7 +5,7 @@ its norm: reading and normalizing 20,000 results costs about a second, and the s
 asked for again and again while its scores do not move. Each app keeps the frames it computed
 (``FrameCache``, per process, bounded by the number of rows kept) under a **stamp** of what they
 were computed from, read in one grouped query on the results' (campaign_id, form_version,
-scored_at) index:
+scored_at, id) index:
 
 - per campaign: its number of results, the latest ``scored_at`` and the highest result id (a
   new test, a rescore or a deletion changes one of them), and its title, site and language;
