@@ -25,6 +25,10 @@ recruiter, the dashboard as hr, the API with a Bearer key):
 - ``compare``: three of its candidates side by side;
 - ``api_results``: /api/v1/campaigns/<biggest>/results?per_page=500.
 
+``--existing N=URL`` (repeatable) times the organisation that ``--build N`` made earlier in the
+database at URL instead of building one (a million tests take about 15 minutes to build); the
+timing process logs in with ``--password`` and makes its own API key.
+
 Time: the median of ``--repeat`` requests after one warm-up request (the warm-up is shown apart:
 it builds the per-campaign item sums the dashboard keeps). Memory, per request: the growth of
 the resident set during the request (Linux VmHWM, reset before each request through
@@ -152,6 +156,42 @@ def databases_of(kind: str, postgres_url: str | None):
             yield lambda n: fresh_pg_database(server, f"recruit_bench_{n}")
 
 
+def _redacted(url: str) -> str:
+    return re.sub(r"//[^@/]*@", "//…@", url)
+
+
+def existing_databases(entries: list[str] | None) -> dict[tuple[str, int], str]:
+    """--existing N=URL entries -> {(database kind, N): URL}."""
+    found = {}
+    for entry in entries or []:
+        size, _, url = entry.partition("=")
+        if not url or not size.replace("_", "").isdigit():
+            raise SystemExit(f"--existing wants N=URL, not {entry!r}")
+        kind = "postgresql" if url.startswith("postgresql") else "sqlite"
+        found[(kind, int(size.replace("_", "")))] = url
+    return found
+
+
+def timing_key(app) -> str:
+    """A new API key of the organisation "Bench" of a database built earlier."""
+    import sqlalchemy as sa
+
+    from recruit.data.models import Organisation
+    from recruit.extensions import db
+    from recruit.services import apikeys
+
+    with app.app_context():
+        organisation = db.session.scalar(
+            sa.select(Organisation).where(Organisation.name == scale_data.ORGANISATION)
+        )
+        if organisation is None:
+            raise SystemExit("no organisation 'Bench' there: build it with --build first")
+        _, key = apikeys.create_key(organisation, "Bench timing")
+        db.session.commit()
+        db.session.remove()
+    return key
+
+
 # --- Building -------------------------------------------------------------------------------
 
 
@@ -259,12 +299,12 @@ def measure(request: Request, repeat: int) -> Figures:
     return Figures(statistics.median(times), first, times, rss, heap, how)
 
 
-def logged_in(app, email: str):
+def logged_in(app, email: str, password: str = BENCH_PASSWORD):
     """A test client logged in through the login form (its CSRF token included)."""
     client = app.test_client()
     page = client.get("/login")
     token = CSRF.search(page.text)
-    data = {"email": email, "password": BENCH_PASSWORD}
+    data = {"email": email, "password": password}
     if token:
         data["csrf_token"] = token.group(1)
     response = client.post("/login", data=data)
@@ -320,12 +360,14 @@ def _api_rows(expected: int):
     return check
 
 
-def requests_for(app, api_key: str) -> tuple[dict[str, Request], dict]:
+def requests_for(
+    app, api_key: str, password: str = BENCH_PASSWORD
+) -> tuple[dict[str, Request], dict]:
     from flask import url_for
 
     found = targets(app)
-    hr = logged_in(app, scale_data.HR_EMAIL)
-    recruiter = logged_in(app, scale_data.RECRUITER_EMAIL)
+    hr = logged_in(app, scale_data.HR_EMAIL, password)
+    recruiter = logged_in(app, scale_data.RECRUITER_EMAIL, password)
     biggest = found["biggest"]
     with app.test_request_context():
         urls = {
@@ -443,6 +485,7 @@ def table(database: str, sizes: list[int], runs: dict[int, dict[str, Figures]], 
 
 def run(args) -> None:
     sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
+    sizes = sorted(set(sizes) | {n for _kind, n in existing_databases(args.existing)})
     kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
     profiled = [p.strip() for p in (args.profile or "").split(",") if p.strip()]
     unknown = [k for k in kinds if k not in ("sqlite", "postgresql")]
@@ -456,24 +499,36 @@ def run(args) -> None:
     # The request log line is still written (its cost is part of every request), to nowhere.
     quiet = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115 - open for the run
     logging.getLogger("recruit.request").addHandler(quiet)
+    existing = existing_databases(args.existing)
     builds: dict[str, dict[int, float]] = {}
     results: dict[str, dict[int, dict[str, Figures]]] = {}
     try:
         for kind in kinds:
             builds[kind], results[kind] = {}, {}
-            with databases_of(kind, args.postgres_url) as url_for_size:
+            fresh = [n for n in sizes if (kind, n) not in existing]
+            places = databases_of(kind, args.postgres_url) if fresh else contextlib.nullcontext()
+            with places as url_for_size:
                 for n in sizes:
-                    url = url_for_size(n)
-                    print(f"{kind} N={n:,}: building", flush=True)
-                    key, seconds = build_in_subprocess(n, url, env)
-                    builds[kind][n] = seconds
+                    password = BENCH_PASSWORD
+                    if (kind, n) in existing:
+                        url, password = existing[(kind, n)], args.password or BENCH_PASSWORD
+                        print(f"{kind} N={n:,}: built earlier at {_redacted(url)}", flush=True)
+                        seconds = None
+                    else:
+                        url = url_for_size(n)
+                        print(f"{kind} N={n:,}: building", flush=True)
+                        key, seconds = build_in_subprocess(n, url, env)
+                        builds[kind][n] = seconds
                     app = scale_data.create_app_for(
                         url, SECRET_KEY=BENCH_SECRET, RECRUIT_BASE_URL="http://localhost"
                     )
-                    made, found = requests_for(app, key)
+                    if seconds is None:
+                        key = timing_key(app)
+                    made, found = requests_for(app, key, password)
+                    built = "" if seconds is None else f"built in {seconds:.1f} s (command line"
+                    built += "" if seconds is None else ", migrations included); "
                     print(
-                        f"{kind} N={n:,}: built in {seconds:.1f} s (command line, migrations"
-                        f" included); biggest campaign {found['biggest']} with"
+                        f"{kind} N={n:,}: {built}biggest campaign {found['biggest']} with"
                         f" {found['biggest_n']:,} tests; timing",
                         flush=True,
                     )
@@ -501,7 +556,7 @@ def run(args) -> None:
     print()
     for kind in kinds:
         built = ", ".join(f"N={n:,}: {s:.1f} s" for n, s in builds[kind].items())
-        print(f"{kind} builds: {built}")
+        print(f"{kind} builds: {built or 'none (built earlier)'}")
     for kind in kinds:
         table(kind, sizes, results[kind], args.repeat)
 
@@ -516,6 +571,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--postgres-url", help="a PostgreSQL server to create databases on")
     parser.add_argument("--profile", help="pages to profile with cProfile, comma-separated")
+    parser.add_argument(
+        "--existing",
+        action="append",
+        metavar="N=URL",
+        help="time the organisation built earlier (--build N) in the database at URL instead "
+        "of building it again; --password is its accounts' password (repeatable)",
+    )
     args = parser.parse_args(argv)
     if args.build is not None:
         if not args.database_url or not args.password:
