@@ -485,7 +485,6 @@ def table(database: str, sizes: list[int], runs: dict[int, dict[str, Figures]], 
 
 def run(args) -> None:
     sizes = sorted({int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()})
-    sizes = sorted(set(sizes) | {n for _kind, n in existing_databases(args.existing)})
     kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
     profiled = [p.strip() for p in (args.profile or "").split(",") if p.strip()]
     unknown = [k for k in kinds if k not in ("sqlite", "postgresql")]
@@ -505,10 +504,11 @@ def run(args) -> None:
     try:
         for kind in kinds:
             builds[kind], results[kind] = {}, {}
-            fresh = [n for n in sizes if (kind, n) not in existing]
+            mine = sorted(set(sizes) | {n for k, n in existing if k == kind})
+            fresh = [n for n in mine if (kind, n) not in existing]
             places = databases_of(kind, args.postgres_url) if fresh else contextlib.nullcontext()
             with places as url_for_size:
-                for n in sizes:
+                for n in mine:
                     password = BENCH_PASSWORD
                     if (kind, n) in existing:
                         url, password = existing[(kind, n)], args.password or BENCH_PASSWORD
@@ -558,7 +558,7 @@ def run(args) -> None:
         built = ", ".join(f"N={n:,}: {s:.1f} s" for n, s in builds[kind].items())
         print(f"{kind} builds: {built or 'none (built earlier)'}")
     for kind in kinds:
-        table(kind, sizes, results[kind], args.repeat)
+        table(kind, sorted(results[kind]), results[kind], args.repeat)
 
 
 def main(argv: list[str] | None = None) -> None:
