@@ -86,6 +86,11 @@ class Options:
     workers: int = 2
     threads: int = 4
     reader_pause: float = 0.05  # seconds between two reads of a recruiter or HR client
+    # Seconds a candidate spends reading a page before answering it (drawn uniformly between
+    # the two), and over which the candidates' first visits are spread. (0, 0) and 0: every
+    # candidate at once, with no reading time - a saturated server (the crash test's load).
+    reading: tuple[float, float] = (0.0, 0.0)
+    ramp: float = 0.0
     max_reads: int = 5000  # reads per recruiter or HR client
     pg_server: str | None = None  # an existing cluster's base URL (no database name)
     keep: bool = False  # keep the temporary folder (database, server log)
@@ -654,10 +659,26 @@ class CandidateState:
 
 def candidate_flow(run: Run, state: CandidateState) -> None:
     client = Client(run)
+    options = run.options
+    if options.ramp > 0 and len(run.candidates) > 1:
+        _pause(run, options.ramp * state.index / (len(run.candidates) - 1))
     try:
         _candidate_steps(run, state, client)
     finally:
         client.session.close()
+
+
+def _pause(run: Run, seconds: float) -> None:
+    """Wait, as a person does, but never past the run's deadline."""
+    if seconds > 0:
+        time.sleep(max(0.0, min(seconds, run.deadline - time.monotonic())))
+
+
+def _read(run: Run, rng: random.Random) -> None:
+    """The time a candidate spends reading a page before answering it."""
+    low, high = run.options.reading
+    if high > 0:
+        _pause(run, rng.uniform(low, high))
 
 
 def _candidate_steps(run: Run, state: CandidateState, client: Client) -> None:
@@ -697,6 +718,7 @@ def _candidate_steps(run: Run, state: CandidateState, client: Client) -> None:
             state.pending = None
             csrf = hidden_value(page, "csrf_token")
             if reached == 0:
+                _read(run, rng)
                 state.pending = 1
                 response = client.call(
                     "consent", "POST", f"{base}/consent", (303,), {"csrf_token": csrf, "agree": "y"}
@@ -712,6 +734,7 @@ def _candidate_steps(run: Run, state: CandidateState, client: Client) -> None:
                 state.finished = True
                 return
             elif reached == pages + 1:
+                _read(run, rng)
                 state.pending = pages + 2
                 response = client.call(
                     "submit", "POST", f"{base}/submit", (303,), {"csrf_token": csrf}
@@ -733,6 +756,7 @@ def _candidate_steps(run: Run, state: CandidateState, client: Client) -> None:
                 if number not in state.sent:
                     state.sent[number] = random_answers(page_items(page), rng)
                 data, payloads = state.sent[number]
+                _read(run, rng)
                 form = {"csrf_token": csrf, "shown": hidden_value(page, "shown"), **data}
                 state.pending = number + 1
                 response = client.call("save_page", "POST", path, (303,), form)
@@ -1165,6 +1189,13 @@ def describe(report: Report) -> str:
         f"{o.recruiters} recruiter(s), {o.hr} HR; "
         f"gunicorn {o.workers} workers x {o.threads} threads"
     )
+    if o.reading[1] > 0:
+        lines.append(
+            f"paced: each page read {o.reading[0]:g}-{o.reading[1]:g} s before its answer, "
+            f"first visits spread over {o.ramp:g} s, readers pause {o.reader_pause:g} s"
+        )
+    else:
+        lines.append("saturated: no reading time, every request sent as soon as one is answered")
     total = s.requests
     lines.append(
         f"load phase {report.seconds:.1f} s: {total} requests, {total / report.seconds:.1f} req/s "

@@ -19,8 +19,10 @@ BACKENDS = [
 ]
 
 
-def run(request, backend: str, *, crash: bool) -> harness.Report:
-    options = harness.Options(backend=backend, crash=crash, log=lambda _line: None, **SMALL)
+def run(request, backend: str, *, crash: bool, **paced) -> harness.Report:
+    options = harness.Options(
+        backend=backend, crash=crash, log=lambda _line: None, **SMALL, **paced
+    )
     if backend == "postgresql":
         options.pg_server = request.getfixturevalue("pg_server")
     report = harness.execute(options)
@@ -30,7 +32,8 @@ def run(request, backend: str, *, crash: bool) -> harness.Report:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_load_small(request, backend):
-    report = run(request, backend, crash=False)
+    # Candidates who read each page a moment, as the full-size run's do (4-12 s there).
+    report = run(request, backend, crash=False, reading=(0.02, 0.08), ramp=0.3)
     assert report.ok, harness.describe(report)
     assert all(c.finished for c in report.candidates)
     assert report.check.answers_checked == len(report.candidates) * report.items
@@ -48,3 +51,19 @@ def test_crash_small(request, backend):
     assert report.crash_info.get("resumes", 0) > 0
     assert all(c.finished for c in report.candidates)
     assert report.check.submits_checked == len(report.candidates)
+
+
+def test_the_command_line_paces_candidates_unless_told_not_to():
+    from tests.load import load
+
+    paced = load.parse([])
+    assert paced.reading == load.READING and paced.reading[0] > 0
+    assert paced.ramp == load.RAMP and paced.reader_pause == load.READER_PAUSE
+    saturated = load.parse(["--reading", "0"])
+    assert saturated.reading == (0.0, 0.0) and saturated.ramp == 0.0
+    assert saturated.reader_pause == harness.Options().reader_pause
+    assert load.parse(["--crash"]).reading == (0.0, 0.0)
+    assert load.parse(["--reading", "2-3", "--ramp", "5"]).reading == (2.0, 3.0)
+    for wrong in ("5-2", "-1", "soon"):
+        with pytest.raises(SystemExit):
+            load.parse(["--reading", wrong])
